@@ -1,0 +1,10 @@
+import type { FleetConfig } from './types.ts';
+
+export const REDACTED = '***';
+
+/** A deep copy of the config, safe to print: every api key is replaced by `"***"`. */
+export function redactConfig(config: FleetConfig): unknown {
+  const copy = structuredClone(config);
+  for (const w of copy.workers) if (w.apiKey !== undefined) w.apiKey = REDACTED;
+  return copy;
+}
