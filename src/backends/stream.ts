@@ -1,0 +1,85 @@
+import { FleetError } from '../core/errors.ts';
+import type { ChatChunk, ChatCompletion } from '../core/openai.ts';
+import { parseSse } from '../core/sse.ts';
+import { mapStreamError } from './errors.ts';
+import type { Exchange } from './http.ts';
+import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
+
+/**
+ * Reads an OpenAI-style SSE chat stream into normalised chunks.
+ * - `:` comments and pings (llama.cpp, MLX `: keepalive`) and named events other than `error`
+ *   are skipped;
+ * - llama.cpp's `error: {json}` line, `event: error`, and a `data: {"error":...}` chunk become
+ *   the mapped FleetError;
+ * - `data: [DONE]` ends the stream; a body that ends with neither [DONE] nor a finish_reason
+ *   is FLEET_UPSTREAM_STREAM_ENDED; a data line that is not JSON is FLEET_UPSTREAM_MALFORMED.
+ * The first chunk stops the first-token timer and starts the stall timer.
+ */
+export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGenerator<ChatChunk> {
+  let finished = false;
+  let first = true;
+  try {
+    for await (const ev of parseSse(ex.body())) {
+      if (ev.event === 'error') throw mapStreamError(ev.data, ctx.workerId);
+      if (ev.event !== 'message') continue;
+      const data = ev.data.trim();
+      if (data === '') continue;
+      if (data === '[DONE]') {
+        ex.release();
+        return;
+      }
+      let json: unknown;
+      try {
+        json = JSON.parse(data);
+      } catch {
+        throw malformed(ctx, `stream data is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
+      }
+      // `data: {"error":...}` (OpenAI shape, LM Studio, MLX) or vLLM's flat `{"object":"error",...}`.
+      if (
+        isRecord(json) &&
+        json['choices'] === undefined &&
+        (json['error'] !== undefined || json['object'] === 'error')
+      ) {
+        throw mapStreamError(json, ctx.workerId);
+      }
+      const chunk = normaliseChunk(json, ctx);
+      if (first) {
+        ex.firstToken();
+        first = false;
+      }
+      if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
+      yield chunk;
+    }
+  } catch (err) {
+    // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
+    if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
+    throw err;
+  }
+  if (!finished) {
+    throw new FleetError(
+      'FLEET_UPSTREAM_STREAM_ENDED',
+      `${ctx.workerId}: stream ended before completion (no [DONE] and no finish_reason)`,
+      { worker: ctx.workerId, status: ex.status },
+    );
+  }
+}
+
+/**
+ * A server that ignored `stream: true` and answered one JSON completion: replay it as chunks
+ * (role + content, finish, usage) so callers see one shape either way.
+ */
+export function completionToChunks(c: ChatCompletion): ChatChunk[] {
+  const base = { id: c.id, object: 'chat.completion.chunk' as const, created: c.created, model: c.model };
+  const chunks: ChatChunk[] = c.choices.map((ch) => {
+    const delta: ChatChunk['choices'][number]['delta'] = { role: 'assistant', content: ch.message.content };
+    if (ch.message.reasoning !== undefined) delta.reasoning = ch.message.reasoning;
+    if (ch.message.tool_calls !== undefined) delta.tool_calls = ch.message.tool_calls;
+    return { ...base, choices: [{ index: ch.index, delta, finish_reason: ch.finish_reason }] };
+  });
+  if (c.usage) {
+    const last: ChatChunk = { ...base, choices: [], usage: c.usage };
+    if (c.timings) last.timings = c.timings;
+    chunks.push(last);
+  }
+  return chunks;
+}
