@@ -1,0 +1,204 @@
+/**
+ * npm run bench:scheduler - the scheduler against simulated workers, side by side in one run:
+ *  1. homogeneous fleet, 3 workers x 5 slots x 0.5 s per request (the guide's setup): throughput / ideal;
+ *  2. heterogeneous fleet (speeds 1, 1, 0.5): ours vs a plain round-robin client, both vs the sum
+ *     of each worker's solo throughput measured in this same run;
+ *  3. scheduler cost: dispatch decisions/s with 100 workers and 10,000 queued requests;
+ *  4. the highest concurrency any simulated worker saw vs its cap (ground truth from /sim/stats).
+ * Model time is scaled by TIME_SCALE so the run takes about a minute; ratios are what count.
+ */
+import { createBackend } from '../src/backends/index.ts';
+import { parseConfig } from '../src/config/index.ts';
+import type { Backend } from '../src/backends/types.ts';
+import type { FleetConfig } from '../src/config/types.ts';
+import { createFleet, type Fleet } from '../src/fleet/index.ts';
+import { startSimFleet, type SimFleet, type SimWorkerOptions } from '../src/sim/index.ts';
+import { dispatchCost } from './scheduler-cost.ts';
+
+const TIME_SCALE = Number(process.env['TIME_SCALE'] ?? 0.2);
+const RUNS = Number(process.env['RUNS'] ?? 3);
+/** Requests per measurement, per slot of the fleet (enough rounds that ramp-up and tail are small). */
+const ROUNDS = Number(process.env['ROUNDS'] ?? 20);
+
+const HOMOGENEOUS: SimWorkerOptions[] = [0, 1, 2].map((i) => ({
+  id: `studio-${i + 1}`,
+  slots: 5,
+  fixedLatencyMs: 500,
+  outputTokens: 20,
+  timeScale: TIME_SCALE,
+  seed: i + 1,
+}));
+
+// 25 tokens at 50 tok/s = 0.5 s of decode at speed 1, 1 s at speed 0.5; no batch slowdown.
+const HETEROGENEOUS: SimWorkerOptions[] = [1, 1, 0.5].map((speed, i) => ({
+  id: `mixed-${i + 1}`,
+  slots: 5,
+  decodeTps: 50,
+  prefillTps: Infinity,
+  batchSlowdown: 0,
+  outputTokens: 25,
+  speed,
+  timeScale: TIME_SCALE,
+  seed: i + 1,
+}));
+
+function configFor(sim: SimFleet, ids?: string[]): FleetConfig {
+  const raw = sim.workerConfig();
+  const workers = ids ? raw.workers.filter((w) => ids.includes(w.id)) : raw.workers;
+  return parseConfig({ workers, settings: { max_retries: 0 } }, { file: 'bench' });
+}
+
+/** Closed loop: `concurrency` callers, each sending its next request as soon as the last returns. */
+async function closedLoop(
+  send: (i: number) => Promise<unknown>,
+  concurrency: number,
+  total: number,
+): Promise<number> {
+  let next = 0;
+  let done = 0;
+  const t0 = performance.now();
+  const caller = async () => {
+    while (next < total) {
+      const i = next++;
+      await send(i);
+      done++;
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, caller));
+  return done / ((performance.now() - t0) / 1000);
+}
+
+const REQ = {
+  messages: [{ role: 'user' as const, content: 'What is the capital of France?' }],
+  max_tokens: 25,
+};
+
+async function fleetRps(fleet: Fleet, concurrency: number, total: number): Promise<number> {
+  return closedLoop(() => fleet.chat(REQ), concurrency, total);
+}
+
+async function roundRobinRps(backends: Backend[], concurrency: number, total: number): Promise<number> {
+  return closedLoop((i) => backends[i % backends.length]!.chat(REQ), concurrency, total);
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function measure(label: string, f: () => Promise<number>): Promise<number> {
+  const xs: number[] = [];
+  for (let i = 0; i < RUNS; i++) xs.push(await f());
+  const m = median(xs);
+  console.log(
+    `  ${label.padEnd(44)} ${m.toFixed(1).padStart(8)} req/s  (runs: ${xs.map((x) => x.toFixed(1)).join(', ')})`,
+  );
+  return m;
+}
+
+function maxConcurrencyReport(sim: SimFleet): boolean {
+  let ok = true;
+  for (const w of sim.workers) {
+    const st = w.stats();
+    const cap = 5;
+    ok &&= st.maxInFlight <= cap;
+    console.log(
+      `  ${w.id}: highest concurrency seen ${st.maxInFlight} / cap ${cap} ${st.maxInFlight <= cap ? 'ok' : 'EXCEEDED'}`,
+    );
+  }
+  return ok;
+}
+
+async function homogeneous(): Promise<{ ratios: number[] }> {
+  const scale = 1 / TIME_SCALE;
+  const ideal = 30 * scale;
+  console.log(
+    `\n1. Homogeneous: 3 workers x 5 slots x 0.5 s (x${TIME_SCALE} time scale): ideal ${ideal.toFixed(1)} req/s`,
+  );
+  const sim = await startSimFleet(HOMOGENEOUS);
+  const fleet = createFleet(configFor(sim), { probe: false });
+  const ratios: number[] = [];
+  try {
+    await fleetRps(fleet, 15, 60); // warm-up
+    for (const c of [15, 30]) {
+      const rps = await measure(`fleet, concurrency ${c}`, () => fleetRps(fleet, c, 15 * ROUNDS));
+      ratios.push(rps / ideal);
+      console.log(`  ${''.padEnd(44)} throughput / ideal = ${(rps / ideal).toFixed(3)}`);
+    }
+    console.log('  ground truth from /sim/stats:');
+    maxConcurrencyReport(sim);
+  } finally {
+    await fleet.close();
+    await sim.close();
+  }
+  return { ratios };
+}
+
+async function heterogeneous(): Promise<{ ours: number[]; vsRR: number[] }> {
+  console.log('\n2. Heterogeneous: speeds 1, 1, 0.5 (5 slots each, 25 tokens at 50 tok/s)');
+  const sim = await startSimFleet(HETEROGENEOUS);
+  const ours: number[] = [];
+  const vsRR: number[] = [];
+  try {
+    let ideal = 0;
+    for (const w of sim.workers) {
+      const solo = createFleet(configFor(sim, [w.id]), { probe: false });
+      await fleetRps(solo, 5, 20);
+      ideal += await measure(`solo ${w.id} (speed ${w.options.speed})`, () => fleetRps(solo, 5, 5 * ROUNDS));
+      await solo.close();
+    }
+    console.log(`  ideal = sum of solo throughputs = ${ideal.toFixed(1)} req/s`);
+    const config = configFor(sim);
+    const fleet = createFleet(config, { probe: false });
+    const backends = config.workers.map((w) => createBackend(w));
+    try {
+      await fleetRps(fleet, 15, 60);
+      for (const c of [15, 30]) {
+        const rps = await measure(`ours, concurrency ${c}`, () => fleetRps(fleet, c, 15 * ROUNDS));
+        const rr = await measure(`round-robin, concurrency ${c}`, () =>
+          roundRobinRps(backends, c, 15 * ROUNDS),
+        );
+        ours.push(rps / ideal);
+        vsRR.push(rps / rr);
+        console.log(
+          `  ${''.padEnd(44)} ours / ideal = ${(rps / ideal).toFixed(3)}, round-robin / ideal = ${(rr / ideal).toFixed(3)}, ours / round-robin = ${(rps / rr).toFixed(2)}x`,
+        );
+      }
+    } finally {
+      await fleet.close();
+      await Promise.all(backends.map((b) => b.close()));
+    }
+  } finally {
+    await sim.close();
+  }
+  return { ours, vsRR };
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `bench:scheduler  (time scale ${TIME_SCALE}, median of ${RUNS} runs, ${ROUNDS} rounds per run)`,
+  );
+  const h = await homogeneous();
+  const het = await heterogeneous();
+  console.log('\n3. Scheduler cost: 100 workers, 10,000 queued requests');
+  const cost = await dispatchCost(RUNS);
+  console.log(
+    `  queued dispatch (slot frees -> next request): ${Math.round(cost.queued).toLocaleString('en-US')} decisions/s`,
+  );
+  console.log(
+    `  direct pick (new request, free workers):      ${Math.round(cost.direct).toLocaleString('en-US')} decisions/s`,
+  );
+  console.log('\nSummary');
+  console.log(
+    `  homogeneous throughput/ideal: ${h.ratios.map((r) => r.toFixed(3)).join(', ')} (target >= 0.98)`,
+  );
+  console.log(
+    `  heterogeneous ours/ideal:     ${het.ours.map((r) => r.toFixed(3)).join(', ')} (target >= 0.95)`,
+  );
+  console.log(`  heterogeneous ours/round-robin: ${het.vsRR.map((r) => r.toFixed(2) + 'x').join(', ')}`);
+  console.log(
+    `  dispatch decisions/s:         ${Math.round(Math.min(cost.queued, cost.direct)).toLocaleString('en-US')} (target >= 100,000)`,
+  );
+}
+
+await main();

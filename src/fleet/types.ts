@@ -1,0 +1,147 @@
+import type { Priority } from './queue.ts';
+import type { WorkerState, CircuitState } from './worker.ts';
+
+export type { Priority, WorkerState, CircuitState };
+
+/** Per-request options of `fleet.chat`, `chatStream`, `complete`, `embed`. */
+export interface RequestOptions {
+  /** Aborting it aborts the upstream request and frees the slot at once. */
+  signal?: AbortSignal;
+  /** interactive requests leave the queue before batch ones. @default 'interactive' */
+  priority?: Priority;
+  /** Requests sharing a key prefer the worker that served it last (prefix cache reuse). */
+  affinityKey?: string;
+  /** Model to use; overrides the request body's `model`. @default the body's model, else each worker's own */
+  model?: string;
+  /** ms for the whole request including queueing and retries. @default settings.request_timeout x (max_retries + 1) */
+  timeoutMs?: number;
+  /** ms the request may wait in the queue. @default settings.queue_timeout */
+  queueTimeoutMs?: number;
+  /** Retries on another worker after retryable failures. @default settings.max_retries */
+  maxRetries?: number;
+  /** Output tokens expected, for choosing a worker. @default the request's max_tokens, else 128 */
+  expectedOutputTokens?: number;
+}
+
+/** What a finished request reports besides the response itself. */
+export interface RequestMeta {
+  /** Id of the worker that answered. */
+  worker: string;
+  /** 1 + retries. */
+  attempts: number;
+  /** ms waiting in the fleet's queue (last attempt). */
+  queuedMs: number;
+  /** ms from the call to the end of the response. */
+  latencyMs: number;
+  /** ms from the call to the first content chunk (streams only). */
+  ttftMs?: number;
+  promptTokens?: number;
+  outputTokens?: number;
+}
+
+export interface FleetResult<T> extends RequestMeta {
+  response: T;
+}
+
+export interface RequestStartEvent {
+  id: number;
+  worker: string;
+  model: string | undefined;
+  attempt: number;
+  queuedMs: number;
+  stream: boolean;
+}
+
+export interface RequestEndEvent {
+  id: number;
+  worker: string;
+  model: string | undefined;
+  attempt: number;
+  ok: boolean;
+  /** ms on the worker (dispatch to end). */
+  latencyMs: number;
+  ttftMs?: number;
+  outputTokens?: number;
+  /** FleetErrorCode when it failed. */
+  error?: string;
+  /** Will be retried on another worker. */
+  retrying?: boolean;
+}
+
+export interface WorkerStateEvent {
+  worker: string;
+  from: WorkerState;
+  to: WorkerState;
+  reason: string;
+}
+
+export interface FleetEvents {
+  'request:start': [RequestStartEvent];
+  'request:end': [RequestEndEvent];
+  'worker:state': [WorkerStateEvent];
+}
+
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
+export interface WorkerStats {
+  id: string;
+  type: string;
+  url: string;
+  model: string;
+  models: string[];
+  state: WorkerState;
+  /** Why it is not healthy, when it is not. */
+  reason: string;
+  circuit: CircuitState;
+  inFlight: number;
+  cap: number;
+  capSource: 'config' | 'default' | 'probe';
+  detectedSlots: number | undefined;
+  /** Highest in-flight count ever seen (never above cap). */
+  maxInFlight: number;
+  started: number;
+  completed: number;
+  failed: number;
+  /** Failures here that were retried on another worker. */
+  retried: number;
+  errors: Record<string, number>;
+  /** ms, dispatch -> end, successful requests. */
+  latency: LatencySummary;
+  /** ms, dispatch -> first content chunk, streams. */
+  ttft: LatencySummary;
+  promptTokens: number;
+  outputTokens: number;
+  /** Output tokens per second of wall time since stats began. */
+  tokensPerSecond: number;
+  /** Share of wall time with at least one request in flight (0-1). */
+  utilisation: number;
+  /** Mean in-flight / cap over wall time (0-1). */
+  slotOccupancy: number;
+  /** Learned rates (tokens/s) from real responses. */
+  learned: { prefillTps: number; decodeTps: number; samples: number };
+  lastProbeMs: number | undefined;
+}
+
+export interface FleetStats {
+  /** ms since the fleet (or the last resetStats) started. */
+  elapsedMs: number;
+  queue: { depth: number; maxDepth: number; wait: LatencySummary };
+  totals: {
+    started: number;
+    completed: number;
+    failed: number;
+    retried: number;
+    inFlight: number;
+    cap: number;
+  };
+  workers: WorkerStats[];
+}
