@@ -120,10 +120,16 @@ export class HealthMonitor {
     }
   }
 
-  #open(worker: WorkerRuntime, reason: string): void {
+  /**
+   * Opens the circuit. Opened by traffic, it half-opens after the cooldown; opened by a probe
+   * (unreachable, still loading), it waits for a probe that says ready.
+   */
+  #open(worker: WorkerRuntime, reason: string, byProbe = false): void {
     worker.circuit = 'open';
     this.#setState(worker, 'down', reason);
     this.#o.clock.clearTimeout(this.#cooldowns.get(worker));
+    this.#cooldowns.delete(worker);
+    if (byProbe) return;
     this.#cooldowns.set(
       worker,
       this.#o.clock.setTimeout(() => {
@@ -161,7 +167,7 @@ export class HealthMonitor {
       return;
     }
     const reason = result.reason ?? (result.state === 'loading' ? 'loading' : 'probe failed');
-    if (worker.state !== 'down') this.#open(worker, reason);
+    if (worker.state !== 'down') this.#open(worker, reason, true);
     else worker.reason = reason;
   }
 

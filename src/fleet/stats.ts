@@ -10,7 +10,8 @@ export function snapshotStats(
   since: number,
 ): FleetStats {
   const elapsedMs = Math.max(0, now - since);
-  const ws = workers.map((w) => workerStats(w, now));
+  const started = workers.reduce((n, w) => n + w.started, 0);
+  const ws = workers.map((w) => workerStats(w, now, started));
   const sum = (f: (s: WorkerStats) => number) => ws.reduce((a, s) => a + f(s), 0);
   return {
     elapsedMs,
@@ -27,7 +28,7 @@ export function snapshotStats(
   };
 }
 
-function workerStats(w: WorkerRuntime, now: number): WorkerStats {
+function workerStats(w: WorkerRuntime, now: number, fleetStarted: number): WorkerStats {
   const elapsed = Math.max(1e-9, now - w.statsSince);
   const { busyMs, slotMs } = w.integralsAt(now);
   return {
@@ -46,6 +47,7 @@ function workerStats(w: WorkerRuntime, now: number): WorkerStats {
     detectedSlots: w.detectedSlots,
     maxInFlight: w.maxInFlight,
     started: w.started,
+    share: fleetStarted === 0 ? 0 : w.started / fleetStarted,
     completed: w.completed,
     failed: w.failed,
     retried: w.retried,

@@ -109,6 +109,8 @@ export interface WorkerStats {
   /** Highest in-flight count ever seen (never above cap). */
   maxInFlight: number;
   started: number;
+  /** This worker's share of the requests dispatched in the stats window (0-1). */
+  share: number;
   completed: number;
   failed: number;
   /** Failures here that were retried on another worker. */

@@ -381,6 +381,82 @@ describe('retries and health', () => {
     await fleet.close();
   });
 
+  it('probes every health_check_interval and re-admits a worker the moment a probe finds it ready', async () => {
+    vi.useFakeTimers();
+    const backends = new Map<string, ScriptedBackend>();
+    const fleet = new Fleet(
+      { workers: [worker('a')], settings: settings({ healthCheckInterval: 30 }) },
+      {
+        random: createRandom(1),
+        createBackend: (w) => {
+          const b = new ScriptedBackend(w.id);
+          b.probeResult = { state: 'down', latencyMs: 1, models: [], reason: 'connection refused' };
+          backends.set(w.id, b);
+          return b;
+        },
+      },
+    );
+    const b = backends.get('a')!;
+    const probes = vi.spyOn(b, 'probe');
+    await fleet.ready();
+    expect(fleet.stats().workers[0]!.state).toBe('down');
+    b.probeResult = { state: 'ready', latencyMs: 1, models: ['m'] };
+    // (The first probe ran at creation, before the spy.)
+    await vi.advanceTimersByTimeAsync(29_000);
+    expect(probes).toHaveBeenCalledTimes(0);
+    expect(fleet.stats().workers[0]!.state).toBe('down');
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(probes).toHaveBeenCalledTimes(1);
+    expect(fleet.stats().workers[0]!.state).toBe('healthy');
+    await vi.advanceTimersByTimeAsync(60_000);
+    expect(probes).toHaveBeenCalledTimes(3);
+    await fleet.close();
+  });
+
+  it('waits a jittered, growing backoff between retries', async () => {
+    vi.useFakeTimers();
+    const { fleet, b } = makeFleet([worker('a'), worker('b')], {
+      maxRetries: 3,
+      circuitBreakerThreshold: 100,
+    });
+    const times: number[] = [];
+    for (const id of ['a', 'b']) {
+      b(id).auto = () => {
+        times.push(Date.now());
+        return times.length < 4 ? Promise.reject(new FleetError('FLEET_UPSTREAM_SERVER', 'boom')) : 'ok';
+      };
+    }
+    const p = fleet.chat(hello);
+    await vi.advanceTimersByTimeAsync(1000);
+    await expect(p).resolves.toMatchObject({ attempts: 4 });
+    const gaps = times.slice(1).map((t, i) => t - times[i]!);
+    // 50 ms, 100 ms, 200 ms steps, each jittered to 50-100 % of the step.
+    expect(gaps[0]).toBeGreaterThanOrEqual(25);
+    expect(gaps[0]).toBeLessThanOrEqual(50);
+    expect(gaps[1]).toBeGreaterThanOrEqual(50);
+    expect(gaps[1]).toBeLessThanOrEqual(100);
+    expect(gaps[2]).toBeGreaterThanOrEqual(100);
+    expect(gaps[2]).toBeLessThanOrEqual(200);
+    await fleet.close();
+  });
+
+  it('a total timeout ends the request with FLEET_UPSTREAM_TIMEOUT and aborts upstream', async () => {
+    vi.useFakeTimers();
+    const { fleet, b } = makeFleet([worker('a')]);
+    const p = fleet.chat(hello, { timeoutMs: 2000 }).then(
+      () => undefined,
+      (e: unknown) => e as FleetError,
+    );
+    await vi.advanceTimersByTimeAsync(1999);
+    expect(b('a').calls[0]!.signal!.aborted).toBe(false);
+    await vi.advanceTimersByTimeAsync(2);
+    const err = await p;
+    expect(err?.code).toBe('FLEET_UPSTREAM_TIMEOUT');
+    expect(err?.phase).toBe('total');
+    expect(b('a').calls[0]!.signal!.aborted).toBe(true);
+    await fleet.close();
+  });
+
   it('raises a default cap to the slots a probe reports, but never overrides a configured one', async () => {
     const { fleet, b } = makeFleet([
       worker('a', { capSource: 'default', maxConcurrentRequests: 5 }),
