@@ -1,0 +1,133 @@
+import { embedText } from './text.ts';
+import { splitRange, timingsOf, usageOf, type Reply, type WireFormat } from './reply.ts';
+import type { SimType } from './types.ts';
+
+/**
+ * The OpenAI-compatible formats every type serves under /v1 (Ollama's included), with each type's
+ * differences: llama.cpp's `content: null` role chunk, `timings` and `system_fingerprint`; the
+ * name of the reasoning field.
+ */
+
+const SSE = 'text/event-stream';
+const DONE = 'data: [DONE]\n\n';
+
+/** Where each type puts reasoning text. */
+export function reasoningField(type: SimType): 'reasoning_content' | 'reasoning' {
+  return type === 'ollama' || type === 'vllm' || type === 'mlx' ? 'reasoning' : 'reasoning_content';
+}
+
+function sse(payload: unknown): string {
+  return `data: ${JSON.stringify(payload)}\n\n`;
+}
+
+function head(r: Reply, object: string): Record<string, unknown> {
+  const h: Record<string, unknown> = { id: r.id, object, created: r.created, model: r.model };
+  if (r.type === 'llama_cpp') h['system_fingerprint'] = 'b0-unknown';
+  return h;
+}
+
+export function chatFormat(type: SimType): WireFormat {
+  const field = reasoningField(type);
+  const llama = type === 'llama_cpp';
+  const chunk = (r: Reply, choices: unknown[], extra?: Record<string, unknown>) =>
+    sse({ ...head(r, 'chat.completion.chunk'), choices, ...extra });
+  return {
+    streamType: SSE,
+    body(r) {
+      const { reasoning, content } = splitRange(r, 0, r.tokens.length);
+      const message: Record<string, unknown> = { role: 'assistant', content };
+      if (r.reasoning > 0) message[field] = reasoning;
+      const out: Record<string, unknown> = {
+        ...head(r, 'chat.completion'),
+        choices: [{ index: 0, message, logprobs: null, finish_reason: r.finishReason }],
+        usage: usageOf(r),
+      };
+      if (llama) out['timings'] = timingsOf(r);
+      return JSON.stringify(out);
+    },
+    open: () => '',
+    prefillTick: () => '',
+    tokens(r, from, to, first) {
+      let out = '';
+      if (first) {
+        const delta = llama ? { role: 'assistant', content: null } : { role: 'assistant', content: '' };
+        out += chunk(r, [{ index: 0, delta, logprobs: null, finish_reason: null }]);
+      }
+      const { reasoning, content } = splitRange(r, from, to);
+      const delta: Record<string, unknown> = {};
+      if (reasoning !== '') delta[field] = reasoning;
+      if (content !== '') delta['content'] = content;
+      if (reasoning !== '' || content !== '') {
+        out += chunk(r, [{ index: 0, delta, logprobs: null, finish_reason: null }]);
+      }
+      return out;
+    },
+    close(r) {
+      const timings = llama ? { timings: timingsOf(r) } : undefined;
+      let out = chunk(r, [{ index: 0, delta: {}, logprobs: null, finish_reason: r.finishReason }], timings);
+      if (r.includeUsage) out += chunk(r, [], { usage: usageOf(r), ...timings });
+      return out + DONE;
+    },
+    malformed: (r) =>
+      `data: {"id":"${r.id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n`,
+  };
+}
+
+export function completionFormat(type: SimType): WireFormat {
+  const llama = type === 'llama_cpp';
+  const chunk = (r: Reply, choices: unknown[], extra?: Record<string, unknown>) =>
+    sse({ ...head(r, 'text_completion'), choices, ...extra });
+  return {
+    streamType: SSE,
+    body(r) {
+      const out: Record<string, unknown> = {
+        ...head(r, 'text_completion'),
+        choices: [{ index: 0, text: r.tokens.join(''), logprobs: null, finish_reason: r.finishReason }],
+        usage: usageOf(r),
+      };
+      if (llama) out['timings'] = timingsOf(r);
+      return JSON.stringify(out);
+    },
+    open: () => '',
+    prefillTick: () => '',
+    tokens(r, from, to) {
+      if (to <= from) return '';
+      const text = r.tokens.slice(from, to).join('');
+      return chunk(r, [{ index: 0, text, logprobs: null, finish_reason: null }]);
+    },
+    close(r) {
+      let out = chunk(r, [{ index: 0, text: '', logprobs: null, finish_reason: r.finishReason }]);
+      if (r.includeUsage) out += chunk(r, [], { usage: usageOf(r) });
+      return out + DONE;
+    },
+    malformed: (r) => `data: {"id":"${r.id}","object":"text_completion","choices":[{"text":\n\n`,
+  };
+}
+
+/** MLX: `: keepalive N/M` comments while the prompt is processed. */
+export function withKeepalive(format: WireFormat): WireFormat {
+  return {
+    ...format,
+    prefillTick: (r, processed) => `: keepalive ${processed}/${r.promptTokens}\n\n`,
+    open: (r) => `: keepalive ${r.cachedTokens}/${r.promptTokens}\n\n`,
+  };
+}
+
+export function embeddingFormat(): WireFormat {
+  return {
+    streamType: 'application/json',
+    body(r) {
+      return JSON.stringify({
+        object: 'list',
+        data: r.inputs.map((text, index) => ({ object: 'embedding', index, embedding: embedText(text) })),
+        model: r.model,
+        usage: { prompt_tokens: r.promptTokens, total_tokens: r.promptTokens },
+      });
+    },
+    open: () => '',
+    prefillTick: () => '',
+    tokens: () => '',
+    close: () => '',
+    malformed: () => '{"object":"list","data":[{"object":"embedding","embedding":[0.1,',
+  };
+}

@@ -1,0 +1,104 @@
+import { parseEmbedding, parseOllamaChat, parseOllamaGenerate } from './calls.ts';
+import type { Routes, SimCore } from './context.ts';
+import { ollamaChatFormat, ollamaEmbedFormat, ollamaGenerateFormat } from './formats-ollama.ts';
+import { send, sendJson } from './http.ts';
+import { guarded, inference } from './routes-common.ts';
+
+export const OLLAMA_VERSION = '0.12.6';
+
+/**
+ * Ollama: `GET /` says it is running, /api/version, /api/tags (models on disk), /api/ps (models in
+ * memory, empty while loading), and the native NDJSON /api/chat, /api/generate, /api/embed.
+ */
+export function ollamaRoutes(core: SimCore, routes: Routes): void {
+  const o = core.o;
+  const details = {
+    parent_model: '',
+    format: 'gguf',
+    family: 'llama',
+    families: ['llama'],
+    parameter_size: '7B',
+    quantization_level: 'Q4_K_M',
+  };
+  const running = (_req: unknown, res: Parameters<typeof send>[0]) =>
+    send(res, 200, 'text/plain; charset=utf-8', 'Ollama is running');
+  routes.set('GET /', running);
+  routes.set('HEAD /', running);
+  routes.set('GET /api/version', (_req, res) => sendJson(res, 200, { version: OLLAMA_VERSION }));
+  routes.set(
+    'GET /api/tags',
+    guarded(core, (_req, res) => {
+      const modified = new Date(core.clock.wallNow()).toISOString();
+      sendJson(res, 200, {
+        models: o.models.map((name) => ({
+          name,
+          model: name,
+          modified_at: modified,
+          size: 4_000_000_000,
+          digest: 'sha256:' + '0'.repeat(64),
+          details,
+        })),
+      });
+    }),
+  );
+  routes.set(
+    'GET /api/ps',
+    guarded(core, (_req, res) => {
+      const expires = new Date(core.clock.wallNow() + 5 * 60_000).toISOString();
+      const models = core.loading()
+        ? []
+        : o.models.map((name) => ({
+            name,
+            model: name,
+            size: 5_000_000_000,
+            digest: 'sha256:' + '0'.repeat(64),
+            details,
+            expires_at: expires,
+            size_vram: 5_000_000_000,
+            context_length: o.contextLength,
+          }));
+      sendJson(res, 200, { models });
+    }),
+  );
+  routes.set(
+    'GET /v1/models',
+    guarded(core, (_req, res) => {
+      const created = Math.floor(core.clock.wallNow() / 1000);
+      sendJson(res, 200, {
+        object: 'list',
+        data: o.models.map((id) => ({ id, object: 'model', created, owned_by: 'library' })),
+      });
+    }),
+  );
+  const native = { api: 'native' as const, requireModel: true };
+  routes.set(
+    'POST /api/chat',
+    inference(core, {
+      ...native,
+      path: '/api/chat',
+      parse: parseOllamaChat,
+      format: ollamaChatFormat(),
+      idPrefix: '',
+    }),
+  );
+  routes.set(
+    'POST /api/generate',
+    inference(core, {
+      ...native,
+      path: '/api/generate',
+      parse: parseOllamaGenerate,
+      format: ollamaGenerateFormat(),
+      idPrefix: '',
+    }),
+  );
+  routes.set(
+    'POST /api/embed',
+    inference(core, {
+      ...native,
+      path: '/api/embed',
+      parse: parseEmbedding,
+      format: ollamaEmbedFormat(),
+      idPrefix: '',
+    }),
+  );
+}

@@ -1,0 +1,182 @@
+/* eslint-disable @typescript-eslint/no-unsafe-return --
+   these tests walk parsed JSON responses by path and let expect() judge the shape. */
+import { afterEach, describe, expect, it } from 'vitest';
+import { chat, closeAll, contentOf, http, sim, streamEvents, warm } from './helpers.ts';
+
+/**
+ * The performance model over real HTTP, with timeScale so each test takes well under 2 s.
+ * Client-side times can only be late (timer and network delivery), never early, so the checks
+ * are "at least the model time, and within the tolerance above it".
+ */
+afterEach(closeAll);
+
+const within = (actual: number, expected: number, tolerance: number, below = 0.01) => {
+  expect(actual).toBeGreaterThanOrEqual(expected * (1 - below));
+  expect(actual).toBeLessThanOrEqual(expected * (1 + tolerance));
+};
+
+describe('sim timing', () => {
+  it('1 slot at 50 tok/s decodes 100 tokens in 2 s of model time', async () => {
+    const w = await sim({ slots: 1, decodeTps: 50, prefillTps: Infinity, timeScale: 0.5, outputTokens: 100 });
+    await warm(w.url);
+    const r = await http(`${w.url}/v1/chat/completions`, { body: chat('hi', { max_tokens: 100 }) });
+    expect(r.status).toBe(200);
+    expect(r.json().usage.completion_tokens).toBe(100);
+    within(r.ms, 1000, 0.05); // 2 s model x 0.5
+    const log = w.stats().log[0]!;
+    expect(log.finishedAt! - log.startedAt!).toBeCloseTo(1000, 3);
+  });
+
+  it('streams the first token after one decode step and the last at the end', async () => {
+    const w = await sim({ slots: 1, decodeTps: 50, prefillTps: Infinity, timeScale: 0.5, outputTokens: 50 });
+    await warm(w.url);
+    const s = await streamEvents(
+      `${w.url}/v1/chat/completions`,
+      chat('hi', { max_tokens: 50, stream: true }),
+    );
+    const content = s.events.filter((e) => e.data.includes('"content":"'));
+    const first = content[0]!;
+    const last = content.at(-1)!;
+    within(first.at, 10, 5); // 1 token = 20 ms model = 10 ms real; generous for delivery
+    within(last.at, 500, 0.05);
+    // Coarse ticks: far fewer chunks than tokens, but every token arrives.
+    expect(contentOf(s.events).split(' ')).toHaveLength(50);
+    expect(content.length).toBeLessThan(50);
+  });
+
+  it('runs 5 requests on 5 slots together; the 6th waits for a slot', async () => {
+    const w = await sim({
+      slots: 5,
+      decodeTps: 50,
+      prefillTps: Infinity,
+      batchSlowdown: 0,
+      timeScale: 0.25,
+      outputTokens: 40,
+    });
+    await warm(w.url, 6);
+    // 40 tokens at 50/s = 0.8 s model = 200 ms real each.
+    const rs = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        http(`${w.url}/v1/chat/completions`, { body: chat('q', { max_tokens: 40 }) }),
+      ),
+    );
+    const times = rs.map((r) => r.ms).sort((a, b) => a - b);
+    for (const t of times.slice(0, 5)) within(t, 200, 0.15);
+    within(times[5]!, 400, 0.1);
+    const st = w.stats();
+    expect(st.maxRunning).toBe(5);
+    expect(st.maxQueued).toBe(1);
+    expect(st.maxInFlight).toBeGreaterThanOrEqual(6);
+    const sixth = [...st.log].sort((a, b) => a.startedAt! - b.startedAt!)[5]!;
+    const firstDone = Math.min(...st.log.map((l) => l.finishedAt!));
+    expect(sixth.startedAt).toBeCloseTo(firstDone, 3);
+  });
+
+  it('batchSlowdown slows every sequence while several decode', async () => {
+    const w = await sim({
+      slots: 4,
+      decodeTps: 50,
+      prefillTps: Infinity,
+      batchSlowdown: 0.5,
+      timeScale: 0.25,
+    });
+    await warm(w.url, 4);
+    const body = chat('q', { max_tokens: 20 }); // alone: 0.4 s model = 100 ms real
+    const alone = await http(`${w.url}/v1/chat/completions`, { body });
+    within(alone.ms, 100, 0.25);
+    const four = await Promise.all(
+      Array.from({ length: 4 }, () => http(`${w.url}/v1/chat/completions`, { body })),
+    );
+    // 4 decoding: each at 1 / (1 + 0.5 x 3) = 0.4 of the rate -> 250 ms.
+    for (const r of four) within(r.ms, 250, 0.12);
+  });
+
+  it('matches the analytical time for many concurrent streams (continuous batching)', async () => {
+    const n = 24;
+    const w = await sim({
+      slots: n,
+      decodeTps: 100,
+      prefillTps: Infinity,
+      batchSlowdown: 0.05,
+      timeScale: 0.5,
+      outputTokens: 60,
+    });
+    await warm(w.url, n);
+    // Each: 60 tokens at 100 / (1 + 0.05 x 23) tok/s = 1.29 s model = 645 ms real, when all overlap.
+    const expected = ((60 / 100) * (1 + 0.05 * (n - 1)) * 1000) / 2;
+    const rs = await Promise.all(
+      Array.from({ length: n }, () =>
+        streamEvents(`${w.url}/v1/chat/completions`, chat('q', { max_tokens: 60, stream: true })),
+      ),
+    );
+    // Requests reach the server a few ms apart, and the first ones run in a smaller batch for
+    // those ms, so each one's own duration is within a few percent of the all-overlap value...
+    for (const l of w.stats().log) within(l.finishedAt! - l.startedAt!, expected, 0.01, 0.05);
+    // ...and the last token of every stream reaches the client on time.
+    for (const r of rs)
+      within(r.events.filter((e) => e.data.includes('"content":"')).at(-1)!.at, expected, 0.06);
+    expect(rs.every((r) => contentOf(r.events).split(' ').length === 60)).toBe(true);
+  });
+
+  it('fixedLatencyMs: every request takes that long, whatever its tokens', async () => {
+    const w = await sim({ slots: 5, fixedLatencyMs: 500, timeScale: 0.5 });
+    await warm(w.url, 5);
+    const rs = await Promise.all(
+      [1, 10, 100, 5, 32].map((max) =>
+        http(`${w.url}/v1/chat/completions`, { body: chat('q', { max_tokens: max }) }),
+      ),
+    );
+    for (const r of rs) within(r.ms, 250, 0.12);
+    expect(rs.map((r) => r.json().usage.completion_tokens)).toEqual([1, 10, 32, 5, 32]);
+  });
+
+  it('does not prefill a cached document prefix again: cached tokens and a shorter time to first token', async () => {
+    const w = await sim({
+      slots: 1,
+      prefillTps: 2000,
+      decodeTps: 1000,
+      timeScale: 0.05,
+      contextLength: 32768,
+    });
+    await warm(w.url);
+    const doc = 'lorem ipsum dolor sit amet '.repeat(1500); // ~40k chars, ~10k tokens: 5 s model = 250 ms real
+    const first = await streamEvents(
+      `${w.url}/v1/chat/completions`,
+      chat(`${doc}\n\nSummarise.`, { max_tokens: 4, stream: true, stream_options: { include_usage: true } }),
+    );
+    const second = await streamEvents(
+      `${w.url}/v1/chat/completions`,
+      chat(`${doc}\n\nList the key words.`, {
+        max_tokens: 4,
+        stream: true,
+        stream_options: { include_usage: true },
+      }),
+    );
+    const ttft = (s: typeof first) => s.events.find((e) => e.data.includes('"content":"'))!.at;
+    const usage = (s: typeof first) =>
+      JSON.parse(s.events.find((e) => e.data.includes('"usage"'))!.data).usage;
+    expect(usage(first).prompt_tokens_details.cached_tokens).toBe(0);
+    const cached = usage(second).prompt_tokens_details.cached_tokens as number;
+    expect(cached).toBeGreaterThan(usage(second).prompt_tokens * 0.99);
+    expect(ttft(first)).toBeGreaterThanOrEqual(240);
+    expect(ttft(second)).toBeLessThan(ttft(first) / 4);
+    const st = w.stats();
+    expect(st.cacheHits).toBe(1);
+    expect(st.cacheHitTokens).toBe(cached);
+    expect(st.log[1]!.cachedTokens).toBe(cached);
+  });
+
+  it('answers 503 when slots and the queue are full', async () => {
+    const w = await sim({ slots: 1, maxQueue: 1, decodeTps: 50, timeScale: 0.1 });
+    const rs = await Promise.all(
+      Array.from({ length: 3 }, () =>
+        http(`${w.url}/v1/chat/completions`, { body: chat('q', { max_tokens: 10 }) }),
+      ),
+    );
+    const statuses = rs.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 503]);
+    const busy = rs.find((r) => r.status === 503)!;
+    expect(busy.json().error.type).toBe('server_error');
+    expect(w.stats().log.filter((l) => l.outcome === 'rejected')).toHaveLength(1);
+  });
+});
