@@ -16,7 +16,10 @@ export default tseslint.config(
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-explicit-any': 'error',
-      '@typescript-eslint/restrict-template-expressions': ['error', { allowNumber: true, allowBoolean: true }],
+      '@typescript-eslint/restrict-template-expressions': [
+        'error',
+        { allowNumber: true, allowBoolean: true },
+      ],
       // Layering (DESIGN.md): lower layers never import upward; sim/ imports only core/.
       'no-restricted-imports': 'off',
     },
@@ -24,25 +27,84 @@ export default tseslint.config(
   {
     files: ['src/core/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../*', '!../core/*'], message: 'core/ imports nothing above it' }] }],
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['../*', '!../core/*'], message: 'core/ imports nothing above it' }] },
+      ],
     },
   },
   {
     files: ['src/sim/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../config/*', '../backends/*', '../fleet/*', '../cli/*', '../gateway/*', '../bench/*', '../batch/*', '../dashboard/*'], message: 'sim/ imports core/ only (DESIGN.md)' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../config/*',
+                '../backends/*',
+                '../fleet/*',
+                '../cli/*',
+                '../gateway/*',
+                '../bench/*',
+                '../batch/*',
+                '../dashboard/*',
+              ],
+              message: 'sim/ imports core/ only (DESIGN.md)',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/config/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../backends/*', '../fleet/*', '../cli/*', '../sim/*', '../gateway/*', '../bench/*', '../batch/*', '../dashboard/*'], message: 'config/ imports core/ only' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../backends/*',
+                '../fleet/*',
+                '../cli/*',
+                '../sim/*',
+                '../gateway/*',
+                '../bench/*',
+                '../batch/*',
+                '../dashboard/*',
+              ],
+              message: 'config/ imports core/ only',
+            },
+          ],
+        },
+      ],
     },
   },
   {
     files: ['src/backends/**/*.ts'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['../fleet/*', '../cli/*', '../sim/*', '../gateway/*', '../bench/*', '../batch/*', '../dashboard/*'], message: 'backends/ imports core/ and config/ only' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: [
+                '../fleet/*',
+                '../cli/*',
+                '../sim/*',
+                '../gateway/*',
+                '../bench/*',
+                '../batch/*',
+                '../dashboard/*',
+              ],
+              message: 'backends/ imports core/ and config/ only',
+            },
+          ],
+        },
+      ],
     },
   },
   {
