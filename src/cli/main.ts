@@ -4,6 +4,10 @@ import { registerConfigCommands } from './commands/config.ts';
 import { registerSimCommand } from './commands/sim.ts';
 import { registerTestCommand } from './commands/test.ts';
 import { registerChatCommand } from './commands/chat.ts';
+import { registerServeCommand } from './commands/serve.ts';
+import { registerBenchmarkCommand } from './commands/benchmark.ts';
+import { registerCompareCommand } from './commands/compare.ts';
+import { registerReportCommand } from './commands/report.ts';
 import { ExitCode, type Io, processIo } from './io.ts';
 
 /**
@@ -24,6 +28,10 @@ export function buildProgram(io: Io): Command {
   registerSimCommand(program, io);
   registerTestCommand(program, io);
   registerChatCommand(program, io);
+  registerServeCommand(program, io);
+  registerBenchmarkCommand(program, io);
+  registerCompareCommand(program, io);
+  registerReportCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }

@@ -1,0 +1,117 @@
+/**
+ * `npm run bench:client`: how many requests/s the benchmark client itself sustains, through the
+ * fleet, against ONE instant simulated worker (no model time at all), so that it is never what
+ * limits a fleet result. The worker runs in a child process (this file with `--serve`): client
+ * and server each get a core, as with real machines. Each mode runs 3 times; the median is
+ * printed with the spread and the client's own self-check (event-loop delay, CPU).
+ * Flags: --requests N per run (default 20000), --concurrency N (default 64).
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { fileURLToPath } from 'node:url';
+import { runBenchmark, type LevelResult } from '../src/bench/index.ts';
+import { parseConfig } from '../src/config/index.ts';
+import { createFleet } from '../src/fleet/index.ts';
+import { startSimWorker } from '../src/sim/index.ts';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+
+const REQUESTS = Number(flag('requests', '20000'));
+const CONCURRENCY = Number(flag('concurrency', '64'));
+const RUNS = 3;
+
+async function serve(): Promise<void> {
+  const w = await startSimWorker({
+    slots: 1024,
+    maxQueue: 4096,
+    decodeTps: Infinity,
+    prefillTps: Infinity,
+    outputTokens: 16,
+    logLimit: 1000,
+  });
+  process.stdout.write(`${w.port}\n`);
+  process.on('SIGTERM', () => {
+    void w.close().then(() => process.exit(0));
+  });
+}
+
+async function main(): Promise<void> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
+  const port = Number(chunk.toString().trim());
+  const config = parseConfig(
+    {
+      workers: [
+        {
+          id: 'instant',
+          host: '127.0.0.1',
+          port,
+          type: 'openai',
+          model: 'sim-model',
+          max_concurrent_requests: 1024,
+        },
+      ],
+      settings: { max_retries: 0 },
+    },
+    { file: 'bench:client' },
+  );
+  console.log(
+    `benchmark client vs one instant simulated worker (child process), ${REQUESTS} requests x ${RUNS} runs, concurrency ${CONCURRENCY}`,
+  );
+  try {
+    // Reference: the fleet alone (plain closed loop over fleet.chat, nothing measured), so the
+    // benchmark's own cost per request can be told apart from the fleet's.
+    const plain: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      const fleet = createFleet(config);
+      await fleet.ready();
+      let next = 0;
+      const req = { messages: [{ role: 'user' as const, content: 'What is 2 + 2?' }], max_tokens: 16 };
+      const t0 = performance.now();
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (next++ < REQUESTS) await fleet.chat(req);
+        }),
+      );
+      plain.push(REQUESTS / ((performance.now() - t0) / 1000));
+      await fleet.close();
+    }
+    plain.sort((a, b) => a - b);
+    console.log(
+      `fleet.chat alone (reference): ${plain[1]!.toFixed(0)} req/s median (${plain[0]!.toFixed(0)}-${plain[2]!.toFixed(0)})`,
+    );
+    for (const stream of [false, true]) {
+      const runs: LevelResult[] = [];
+      for (let i = 0; i < RUNS; i++) {
+        const r = await runBenchmark({
+          config,
+          mode: 'concurrency',
+          requests: REQUESTS,
+          concurrencyLevels: [CONCURRENCY],
+          maxTokens: 16,
+          stream,
+          warmupPerWorker: 200,
+        });
+        runs.push(r.concurrency_benchmark[0]!);
+      }
+      runs.sort((a, b) => a.requests_per_second - b.requests_per_second);
+      const med = runs[1]!;
+      const range = `${runs[0]!.requests_per_second.toFixed(0)}-${runs[2]!.requests_per_second.toFixed(0)}`;
+      console.log(
+        `${stream ? 'streaming    ' : 'non-streaming'}: ${med.requests_per_second.toFixed(0)} req/s median (${range}), ` +
+          `${med.failed} failed, p50 ${(med.p50_response_time * 1000).toFixed(2)} ms, p99 ${(med.p99_response_time * 1000).toFixed(2)} ms, ` +
+          `client CPU ${med.self_check.client_cpu_percent.toFixed(0)}%, event-loop p99 ${med.self_check.event_loop_delay_p99_ms.toFixed(1)} ms`,
+      );
+    }
+  } finally {
+    child.kill('SIGTERM');
+  }
+}
+
+if (process.argv.includes('--serve')) await serve();
+else await main();
