@@ -1,0 +1,245 @@
+/**
+ * `npm run bench:gateway`: what the gateway costs. Three processes, so each figure is its own:
+ * simulated workers (child), the gateway (child, silent logs), and this load generator.
+ *
+ * 1. Added latency at a fixed rate (default 1,000 req/s, open loop, latency from the scheduled
+ *    send time): the same requests straight to an instant simulated worker and through the
+ *    gateway, side by side (alternating rounds), p50 and p99 of each.
+ * 2. Highest proxied req/s: closed loop, 64 concurrent, through the gateway.
+ * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
+ *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
+ * Flags: --rate N (1000), --seconds N per round (4), --rounds N (2), --streams N (1000).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { Pool } from 'undici';
+
+function flag(name: string, fallback: string): string {
+  const i = process.argv.indexOf(`--${name}`);
+  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
+}
+const RATE = Number(flag('rate', '1000'));
+const SECONDS = Number(flag('seconds', '4'));
+const ROUNDS = Number(flag('rounds', '2'));
+const STREAMS = Number(flag('streams', '1000'));
+const SELF = fileURLToPath(import.meta.url);
+const BODY = (model: string, stream = false) =>
+  JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16, stream });
+
+async function serveSim(): Promise<void> {
+  const { startSimWorker } = await import('../src/sim/index.ts');
+  const fast = await startSimWorker({
+    id: 'instant',
+    models: ['fast'],
+    slots: 2048,
+    maxQueue: 4096,
+    decodeTps: Infinity,
+    prefillTps: Infinity,
+    outputTokens: 16,
+    logLimit: 100,
+  });
+  const slow = await startSimWorker({
+    id: 'slow',
+    models: ['slow'],
+    slots: STREAMS + 100,
+    maxQueue: 4096,
+    decodeTps: 2,
+    prefillTps: Infinity,
+    batchSlowdown: 0,
+    outputTokens: 20,
+    streamTickMs: 500,
+    logLimit: 100,
+  });
+  process.stdout.write(`${JSON.stringify({ fast: fast.port, slow: slow.port })}\n`);
+  process.once('SIGTERM', () => void Promise.all([fast.close(), slow.close()]).then(() => process.exit(0)));
+}
+
+async function serveGateway(ports: { fast: number; slow: number }): Promise<void> {
+  const { parseConfig } = await import('../src/config/index.ts');
+  const { startGateway } = await import('../src/gateway/index.ts');
+  const config = parseConfig(
+    {
+      workers: [
+        {
+          id: 'instant',
+          type: 'openai',
+          host: '127.0.0.1',
+          port: ports.fast,
+          model: 'fast',
+          max_concurrent_requests: 2048,
+        },
+        {
+          id: 'slow',
+          type: 'openai',
+          host: '127.0.0.1',
+          port: ports.slow,
+          model: 'slow',
+          max_concurrent_requests: STREAMS + 100,
+        },
+      ],
+      settings: { max_retries: 0 },
+    },
+    { file: 'bench' },
+  );
+  const gw = await startGateway({ config, port: 0 });
+  await gw.fleet.ready();
+  process.stdout.write(`${JSON.stringify({ port: gw.port })}\n`);
+  process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+}
+
+function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
+  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: proc.stdout });
+    rl.once('line', (l) => resolve({ proc, info: JSON.parse(l) as Record<string, number> }));
+    proc.once('exit', (c) => reject(new Error(`child ${args[0]} exited with ${c}`)));
+  });
+}
+
+function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m ? Number(m[1]) / 1024 : NaN;
+}
+
+const pct = (sorted: number[], p: number) =>
+  sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+
+async function call(pool: Pool, body: string): Promise<number> {
+  const res = await pool.request({
+    path: '/v1/chat/completions',
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body,
+  });
+  await res.body.text();
+  return res.statusCode;
+}
+
+/** Open loop at RATE req/s for SECONDS; latency from each request's scheduled send time. */
+async function openLoop(pool: Pool, body: string): Promise<{ lat: number[]; errors: number; lag: number }> {
+  const lat: number[] = [];
+  let errors = 0;
+  let maxLag = 0;
+  const total = RATE * SECONDS;
+  const start = performance.now();
+  const pending: Array<Promise<void>> = [];
+  let sent = 0;
+  while (sent < total) {
+    const now = performance.now();
+    const due = Math.min(total, Math.floor(((now - start) / 1000) * RATE) + 1);
+    for (; sent < due; sent++) {
+      const scheduled = start + (sent * 1000) / RATE;
+      maxLag = Math.max(maxLag, now - scheduled);
+      pending.push(
+        call(pool, body).then(
+          (s) => {
+            if (s === 200) lat.push(performance.now() - scheduled);
+            else errors++;
+          },
+          () => void errors++,
+        ),
+      );
+    }
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  await Promise.all(pending);
+  return { lat: lat.sort((a, b) => a - b), errors, lag: maxLag };
+}
+
+async function closedLoop(pool: Pool, body: string, concurrency: number): Promise<number> {
+  let done = 0;
+  const end = performance.now() + SECONDS * 1000;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) if ((await call(pool, body)) === 200) done++;
+    }),
+  );
+  return done / ((performance.now() - t0) / 1000);
+}
+
+async function main(): Promise<void> {
+  const sim = await child(['--serve-sim']);
+  const gwc = await child(['--serve-gateway', JSON.stringify(sim.info)]);
+  const gwPid = gwc.proc.pid!;
+  const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
+  const via = new Pool(`http://127.0.0.1:${gwc.info['port']}`, { connections: 256 });
+  const body = BODY('fast');
+  try {
+    // Warm up both paths (JIT, connections).
+    await closedLoop(direct, body, 32);
+    await closedLoop(via, body, 32);
+    const d: number[] = [];
+    const g: number[] = [];
+    let errors = 0;
+    let lag = 0;
+    for (let r = 0; r < ROUNDS; r++) {
+      const a = await openLoop(direct, body);
+      const b = await openLoop(via, body);
+      d.push(...a.lat);
+      g.push(...b.lat);
+      errors += a.errors + b.errors;
+      lag = Math.max(lag, a.lag, b.lag);
+    }
+    d.sort((x, y) => x - y);
+    g.sort((x, y) => x - y);
+    const f = (x: number) => x.toFixed(2);
+    console.log(
+      `Added latency at ${RATE} req/s (${ROUNDS} x ${SECONDS} s each, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
+    );
+    console.log(`  direct   p50 ${f(pct(d, 50))} ms  p99 ${f(pct(d, 99))} ms`);
+    console.log(`  gateway  p50 ${f(pct(g, 50))} ms  p99 ${f(pct(g, 99))} ms`);
+    console.log(
+      `  added    p50 ${f(pct(g, 50) - pct(d, 50))} ms  p99 ${f(pct(g, 99) - pct(d, 99))} ms  (targets 0.5 / 2 ms)`,
+    );
+    console.log(`  gateway RSS after: ${rssMb(gwPid).toFixed(0)} MB`);
+
+    const rps = await closedLoop(via, body, 64);
+    const rpsDirect = await closedLoop(direct, body, 64);
+    console.log(
+      `Highest proxied rate (closed loop, 64 concurrent, ${SECONDS} s): ${rps.toFixed(0)} req/s through the gateway (${rpsDirect.toFixed(0)} req/s direct)`,
+    );
+
+    const streams = new Pool(`http://127.0.0.1:${gwc.info['port']}`, { connections: STREAMS + 10 });
+    const rssBefore = rssMb(gwPid);
+    let peak = rssBefore;
+    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gwPid))), 250);
+    const t0 = performance.now();
+    const results = await Promise.all(
+      Array.from({ length: STREAMS }, async () => {
+        try {
+          const res = await streams.request({
+            path: '/v1/chat/completions',
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: BODY('slow', true),
+          });
+          const text = await res.body.text();
+          return res.statusCode === 200 && text.trimEnd().endsWith('data: [DONE]');
+        } catch {
+          return false;
+        }
+      }),
+    );
+    clearInterval(sampler);
+    const ok = results.filter(Boolean).length;
+    console.log(
+      `${STREAMS} concurrent slow streams (~10 s each) through the gateway: ${ok}/${STREAMS} finished with [DONE] in ${((performance.now() - t0) / 1000).toFixed(1)} s; gateway RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (target <= 150 MB)`,
+    );
+    await streams.close();
+  } finally {
+    await direct.close();
+    await via.close();
+    gwc.proc.kill('SIGTERM');
+    sim.proc.kill('SIGTERM');
+  }
+}
+
+if (process.argv.includes('--serve-sim')) await serveSim();
+else if (process.argv.includes('--serve-gateway'))
+  await serveGateway(JSON.parse(flag('serve-gateway', '{}')) as { fast: number; slow: number });
+else await main();

@@ -1,0 +1,117 @@
+import type { Context } from 'hono';
+import type { Logger } from 'pino';
+import type { Clock } from '../core/clock.ts';
+import type { ChatMessage } from '../core/openai.ts';
+import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/index.ts';
+import { affinityKeyOf } from './affinity.ts';
+import type { KeyChecker } from './auth.ts';
+import { badRequest } from './errors.ts';
+import type { LiveFeed } from './live.ts';
+import type { GatewayMetrics } from './metrics.ts';
+import type { RecentRequests } from './recent.ts';
+import type { StreamOutcome } from './stream-out.ts';
+
+/** Everything the routes share. */
+export interface Gateway {
+  fleet: Fleet;
+  clock: Clock;
+  log: Logger;
+  keys: KeyChecker;
+  recent: RecentRequests;
+  live: LiveFeed;
+  metrics: GatewayMetrics;
+  keepAliveMs: number;
+  logBodies: boolean;
+  isDraining(): boolean;
+  reload(): Promise<ReloadResult>;
+}
+
+/** Per-request values the routes hand to the logging/recording middleware. */
+export interface RequestVars {
+  reqId: string;
+  t0: number;
+  model: string | undefined;
+  worker: string | undefined;
+  stream: boolean;
+  errorCode: string | undefined;
+  /** The route records the request itself when its stream ends. */
+  deferred: boolean;
+}
+
+export type GatewayEnv = { Variables: RequestVars };
+export type Ctx = Context<GatewayEnv>;
+
+/** Reads the JSON body; invalid JSON is a 400 that says where it broke. */
+export async function readJson(c: Ctx, g: Gateway): Promise<unknown> {
+  let body: unknown;
+  try {
+    body = await c.req.json();
+  } catch (e) {
+    throw badRequest(`invalid JSON body: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  if (g.logBodies) g.log.info({ reqId: c.get('reqId'), body }, 'request body');
+  return body;
+}
+
+/**
+ * Fleet options of a request: client disconnect aborts it; `x-fleet-affinity` or the hash of the
+ * leading messages is the affinity key; `x-fleet-priority: batch` lets interactive traffic first.
+ */
+export function fleetOptions(c: Ctx, signal: AbortSignal, messages?: readonly ChatMessage[]): RequestOptions {
+  const opts: RequestOptions = { signal };
+  const key = c.req.header('x-fleet-affinity') ?? (messages ? affinityKeyOf(messages) : undefined);
+  if (key !== undefined && key !== '') opts.affinityKey = key;
+  const p = c.req.header('x-fleet-priority');
+  if (p !== undefined) {
+    if (p !== 'interactive' && p !== 'batch')
+      throw badRequest(`x-fleet-priority: expected "interactive" or "batch", got "${p}"`, 'x-fleet-priority');
+    opts.priority = p satisfies Priority;
+  }
+  return opts;
+}
+
+/** An AbortController that fires when the client disconnects. */
+export function clientAbort(c: Ctx): AbortController {
+  const ac = new AbortController();
+  const s = c.req.raw.signal;
+  if (s.aborted) ac.abort(s.reason);
+  else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+  return ac;
+}
+
+/** Records and logs a finished request (streams call it when they end). */
+export function recordRequest(c: Ctx, g: Gateway, status: number, extra: Partial<StreamOutcome> = {}): void {
+  const latencyMs = g.clock.now() - c.get('t0');
+  const meta = extra.meta;
+  const worker = meta?.worker ?? c.get('worker');
+  const error = extra.error?.code ?? c.get('errorCode');
+  const path = c.req.path;
+  const rec = g.recent.add({
+    id: c.get('reqId'),
+    at: g.clock.wallNow(),
+    method: c.req.method,
+    path,
+    model: c.get('model'),
+    worker,
+    status,
+    latencyMs,
+    ttftMs: meta?.ttftMs,
+    outputTokens: meta?.outputTokens,
+    stream: c.get('stream'),
+    error,
+  });
+  g.log.info(
+    {
+      reqId: rec.id,
+      method: rec.method,
+      path,
+      status,
+      ms: Math.round(latencyMs * 10) / 10,
+      model: rec.model,
+      worker,
+      stream: rec.stream,
+      ...(error === undefined ? {} : { error }),
+    },
+    'request',
+  );
+}

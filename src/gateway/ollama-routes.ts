@@ -1,0 +1,154 @@
+import type { Hono } from 'hono';
+import type { ChatChunk, ChatMessage, ChatRequest } from '../core/openai.ts';
+import type { RequestMeta } from '../fleet/index.ts';
+import {
+  clientAbort,
+  fleetOptions,
+  readJson,
+  recordRequest,
+  type Ctx,
+  type Gateway,
+  type GatewayEnv,
+} from './context.ts';
+import type { HttpError } from './errors.ts';
+import { streamResponse, type StreamFormat } from './stream-out.ts';
+import { parseOllamaChat, parseOllamaGenerate, type OllamaChatBody } from './validate.ts';
+
+/** The Ollama version `/api/version` reports: recent enough that clients enable their features. */
+export const OLLAMA_COMPAT_VERSION = '0.9.0';
+
+const ns = (ms: number | undefined) => Math.round((ms ?? 0) * 1e6);
+
+/** Ollama's sampling `options` in OpenAI's words. */
+function fromOptions(o: OllamaChatBody['options'], req: ChatRequest): ChatRequest {
+  if (!o) return req;
+  if (o.num_predict !== undefined && o.num_predict > 0) req.max_tokens = o.num_predict;
+  if (o.temperature !== undefined) req.temperature = o.temperature;
+  if (o.top_p !== undefined) req.top_p = o.top_p;
+  if (o.seed !== undefined) req.seed = o.seed;
+  if (o.stop !== undefined) req.stop = o.stop;
+  return req;
+}
+
+/**
+ * NDJSON lines in Ollama's shape: one `done: false` line per chunk (`message` for chat, `response`
+ * for generate), then a `done: true` line with counts and nanosecond durations.
+ */
+function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => string): StreamFormat {
+  let doneReason = 'stop';
+  const line = (o: object) => `${JSON.stringify(o)}\n`;
+  return {
+    contentType: 'application/x-ndjson',
+    chunk: (c: ChatChunk) => {
+      const ch = c.choices[0];
+      if (ch?.finish_reason) doneReason = ch.finish_reason;
+      const text = ch?.delta.content ?? '';
+      const thinking = ch?.delta.reasoning;
+      if (text === '' && !thinking) return '';
+      const base = { model, created_at: now() };
+      if (kind === 'generate')
+        return line({ ...base, response: text, ...(thinking ? { thinking } : {}), done: false });
+      return line({
+        ...base,
+        message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}) },
+        done: false,
+      });
+    },
+    error: (e: HttpError) => line({ error: e.message }),
+    end: (meta) => line(doneLine(model, kind, now(), doneReason, meta)),
+    keepAlive: '', // NDJSON has no comment syntax: Ollama clients would choke on anything else
+  };
+}
+
+function doneLine(
+  model: string,
+  kind: 'chat' | 'generate',
+  at: string,
+  reason: string,
+  m: RequestMeta | undefined,
+) {
+  const body = kind === 'chat' ? { message: { role: 'assistant', content: '' } } : { response: '' };
+  return {
+    model,
+    created_at: at,
+    ...body,
+    done: true,
+    done_reason: reason,
+    total_duration: ns(m?.latencyMs),
+    load_duration: 0,
+    prompt_eval_count: m?.promptTokens ?? 0,
+    prompt_eval_duration: ns(m?.ttftMs),
+    eval_count: m?.outputTokens ?? 0,
+    eval_duration: ns(m && m.ttftMs !== undefined ? m.latencyMs - m.ttftMs : m?.latencyMs),
+  };
+}
+
+/** `/api/chat`, `/api/generate`, `/api/tags`, `/api/version`: for clients that speak only Ollama. */
+export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
+  const now = () => new Date(g.clock.wallNow()).toISOString();
+  app.get('/api/version', (c) => c.json({ version: OLLAMA_COMPAT_VERSION }));
+  app.get('/api/tags', (c) =>
+    c.json({
+      models: g.fleet.models().map((m) => ({
+        name: m.id,
+        model: m.id,
+        modified_at: now(),
+        size: 0,
+        digest: '',
+        details: { format: '', family: '', parameter_size: '', quantization_level: '' },
+        workers: m.workers,
+      })),
+    }),
+  );
+
+  const run = async (c: Ctx, kind: 'chat' | 'generate') => {
+    const body = await readJson(c, g);
+    let req: ChatRequest;
+    let model: string | undefined;
+    let stream: boolean;
+    if (kind === 'chat') {
+      const b = parseOllamaChat(body);
+      model = b.model;
+      stream = b.stream !== false;
+      req = fromOptions(b.options, { messages: b.messages as ChatMessage[] });
+    } else {
+      const b = parseOllamaGenerate(body);
+      model = b.model;
+      stream = b.stream !== false;
+      const messages: ChatMessage[] = b.system ? [{ role: 'system', content: b.system }] : [];
+      messages.push({ role: 'user', content: b.prompt });
+      req = fromOptions(b.options, { messages });
+    }
+    if (model !== undefined && model !== '') req.model = model;
+    c.set('model', model);
+    const ac = clientAbort(c);
+    const opts = fleetOptions(c, ac.signal, req.messages);
+    const name = model ?? '';
+    if (stream) {
+      c.set('stream', true);
+      const res = await streamResponse({
+        stream: g.fleet.chatStream(req, opts),
+        abort: ac,
+        format: ndjsonFormat(name, kind, now),
+        keepAliveMs: g.keepAliveMs,
+        clock: g.clock,
+        headers: { 'x-request-id': c.get('reqId') },
+        onDone: (o) => recordRequest(c, g, o.status, o),
+      });
+      c.set('deferred', true);
+      return res;
+    }
+    const r = await g.fleet.chat(req, opts);
+    c.set('worker', r.worker);
+    const choice = r.response.choices[0];
+    const text = choice?.message.content ?? '';
+    const done = doneLine(name || r.response.model, kind, now(), choice?.finish_reason ?? 'stop', r);
+    const out =
+      kind === 'chat'
+        ? { ...done, message: { role: 'assistant', content: text } }
+        : { ...done, response: text };
+    return c.json(out, 200, { 'x-fleet-worker': r.worker });
+  };
+  app.post('/api/chat', (c) => run(c, 'chat'));
+  app.post('/api/generate', (c) => run(c, 'generate'));
+}

@@ -1,0 +1,167 @@
+import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
+import { createAdaptorServer } from '@hono/node-server';
+import type { Hono } from 'hono';
+import { pino, type Logger } from 'pino';
+import { systemClock, type Clock } from '../core/clock.ts';
+import { FleetError } from '../core/errors.ts';
+import type { FleetConfig } from '../config/types.ts';
+import { createFleet, type Fleet, type FleetDeps, type ReloadResult } from '../fleet/index.ts';
+import { createGatewayApp } from './app.ts';
+import { isLoopback, KeyChecker } from './auth.ts';
+import type { Gateway, GatewayEnv } from './context.ts';
+import { HttpError } from './errors.ts';
+import { LiveFeed } from './live.ts';
+import { GatewayMetrics } from './metrics.ts';
+import { RecentRequests } from './recent.ts';
+
+type ConfigLike = Pick<FleetConfig, 'workers' | 'settings'>;
+
+export interface GatewayOptions {
+  /** The fleet's config; the gateway creates the fleet and closes it on close. Give this or `fleet`. */
+  config?: ConfigLike;
+  /** An existing fleet to serve instead (the gateway drains it but does not close it). */
+  fleet?: Fleet;
+  /** Passed to `createFleet` when the gateway creates the fleet. @default {} */
+  fleetDeps?: FleetDeps;
+  /** Address to listen on. Anything but loopback needs `apiKeys` or `insecure`. @default '127.0.0.1' */
+  host?: string;
+  /** Port; 0 picks a free one. @default 8080 */
+  port?: number;
+  /** Accepted API keys (Bearer or x-api-key). Empty = no auth. @default [] */
+  apiKeys?: readonly string[];
+  /** Allow a non-loopback host without an API key. @default false */
+  insecure?: boolean;
+  /** Largest request body in bytes; larger gets 413. @default 4 MiB */
+  maxBodyBytes?: number;
+  /** ms without a chunk before a stream gets a keep-alive comment. @default 15000 */
+  keepAliveMs?: number;
+  /** ms between `/fleet/events` snapshots. @default 1000 */
+  eventsIntervalMs?: number;
+  /** Where logs go. @default a silent logger (the library never writes to the console) */
+  logger?: Logger;
+  /** Log request bodies (prompts). @default false */
+  logBodies?: boolean;
+  /** Reads the config again, for `reload()` without an argument, SIGHUP and `POST /fleet/reload`. */
+  loadConfig?: () => Promise<ConfigLike>;
+  /** Requests kept for the dashboard's recent list. @default 200 */
+  recentLimit?: number;
+  clock?: Clock;
+}
+
+export interface RunningGateway {
+  /** `http://host:port` (loopback address when listening on all interfaces). */
+  url: string;
+  host: string;
+  port: number;
+  fleet: Fleet;
+  /** The Hono app (for `app.request()` in tests). */
+  app: Hono<GatewayEnv>;
+  server: Server;
+  /** Applies `config`, or the one `loadConfig` reads: added workers join, removed ones drain. */
+  reload(config?: ConfigLike): Promise<ReloadResult>;
+  /** Stops taking new requests (503), waits for in-flight ones, then closes. */
+  drain(): Promise<void>;
+  /** Closes at once: in-flight requests are aborted. */
+  close(): Promise<void>;
+}
+
+/** Starts the gateway (DESIGN.md front end over the scheduler) and resolves once it listens. */
+export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
+  const host = o.host ?? '127.0.0.1';
+  const apiKeys = o.apiKeys ?? [];
+  const keys = new KeyChecker(apiKeys);
+  if (!isLoopback(host) && !keys.enabled && o.insecure !== true)
+    throw new FleetError(
+      'FLEET_INPUT_INVALID',
+      `refusing to listen on ${host} without an API key: anyone on the network could use the fleet. Set FLEET_API_KEY (or --api-key-env NAME), or pass --insecure`,
+    );
+  if (!o.fleet && !o.config)
+    throw new FleetError('FLEET_INPUT_INVALID', 'startGateway: give `config` or `fleet`');
+  const clock = o.clock ?? systemClock;
+  const owned = !o.fleet;
+  const fleet = o.fleet ?? createFleet(o.config!, { clock, ...o.fleetDeps });
+  const log = o.logger ?? pino({ level: 'silent' });
+  const recent = new RecentRequests(o.recentLimit ?? 200);
+  let draining = false;
+
+  const reload = async (config?: ConfigLike): Promise<ReloadResult> => {
+    const next = config ?? (await o.loadConfig?.());
+    if (!next)
+      throw new HttpError(
+        400,
+        'invalid_request_error',
+        'reload_unavailable',
+        'no config file to reload from',
+      );
+    const r = fleet.reload(next);
+    log.info(r, 'config reloaded');
+    return r;
+  };
+  const g: Gateway = {
+    fleet,
+    clock,
+    log,
+    keys,
+    recent,
+    live: new LiveFeed(fleet, recent, clock, o.eventsIntervalMs ?? 1000),
+    metrics: new GatewayMetrics(fleet),
+    keepAliveMs: o.keepAliveMs ?? 15_000,
+    logBodies: o.logBodies ?? false,
+    isDraining: () => draining,
+    reload: () => reload(),
+  };
+  const app = createGatewayApp(g, { maxBodyBytes: o.maxBodyBytes ?? 4 * 1024 * 1024 });
+  const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(o.port ?? 8080, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  }).catch(async (e: unknown) => {
+    g.live.close();
+    g.metrics.close();
+    if (owned) await fleet.close();
+    throw new FleetError(
+      'FLEET_INPUT_INVALID',
+      `cannot listen on ${host}:${o.port ?? 8080}: ${e instanceof Error ? e.message : String(e)}`,
+      { cause: e },
+    );
+  });
+  const port = (server.address() as AddressInfo).port;
+  const shown = host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host;
+  const url = `http://${shown}:${port}`;
+  log.info({ url, workers: fleet.workers.length, auth: keys.enabled }, 'gateway listening');
+
+  let closed: Promise<void> | undefined;
+  const close = () =>
+    (closed ??= (async () => {
+      g.live.close();
+      g.metrics.close();
+      const stopped = new Promise<void>((resolve) => server.close(() => resolve()));
+      if (owned) await fleet.close();
+      server.closeAllConnections();
+      await stopped;
+      log.info('gateway closed');
+    })());
+
+  return {
+    url,
+    host,
+    port,
+    fleet,
+    app,
+    server,
+    reload,
+    async drain() {
+      draining = true;
+      log.info('draining: finishing in-flight requests, taking no new ones');
+      server.closeIdleConnections();
+      await fleet.drain();
+      await close();
+    },
+    close,
+  };
+}

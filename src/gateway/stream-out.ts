@@ -1,0 +1,126 @@
+import type { Clock, TimerHandle } from '../core/clock.ts';
+import type { ChatChunk } from '../core/openai.ts';
+import type { FleetStream, RequestMeta } from '../fleet/index.ts';
+import { HttpError, toHttpError } from './errors.ts';
+
+/** How one wire format writes a chat stream (OpenAI SSE, Ollama NDJSON). */
+export interface StreamFormat {
+  contentType: string;
+  chunk(c: ChatChunk): string;
+  /** An error after the headers went out: in-band, in the format's own way. */
+  error(e: HttpError): string;
+  end(meta: RequestMeta | undefined): string;
+  /** Written while no chunk arrives (a long prefill), so idle timeouts of proxies do not fire. '' = none. */
+  keepAlive: string;
+}
+
+export interface StreamOutcome {
+  status: number;
+  meta?: RequestMeta;
+  error?: HttpError;
+}
+
+export interface StreamResponseOptions {
+  stream: FleetStream;
+  /** Aborted when the client goes away; the fleet call must use its signal. */
+  abort: AbortController;
+  format: StreamFormat;
+  /** ms without a chunk before a keep-alive is written (and before headers go out without the worker). */
+  keepAliveMs: number;
+  clock: Clock;
+  headers: Record<string, string>;
+  onDone(outcome: StreamOutcome): void;
+}
+
+const encoder = new TextEncoder();
+const TIMEOUT = Symbol('timeout');
+
+/**
+ * Turns a fleet stream into a streamed HTTP response, chunk by chunk as chunks arrive (one write
+ * each, nothing buffered). Headers wait for the first chunk, so `x-fleet-worker` names the worker
+ * and a failure before any token is still an honest HTTP status. If the first chunk takes longer
+ * than `keepAliveMs` (a long prefill), headers go out without the worker and keep-alives follow.
+ * A client that disconnects aborts the fleet request, which aborts upstream and frees the slot.
+ */
+export async function streamResponse(o: StreamResponseOptions): Promise<Response> {
+  const it = o.stream[Symbol.asyncIterator]();
+  let pending = it.next();
+  pending.catch(() => undefined);
+  let finished = false;
+  const finish = (outcome: StreamOutcome) => {
+    if (finished) return;
+    finished = true;
+    o.onDone(outcome);
+  };
+
+  let timer: TimerHandle | undefined;
+  const first = await Promise.race([
+    pending,
+    new Promise<typeof TIMEOUT>(
+      (resolve) => (timer = o.clock.setTimeout(() => resolve(TIMEOUT), o.keepAliveMs)),
+    ),
+  ]).finally(() => o.clock.clearTimeout(timer));
+  // A failure here propagates: the route answers it with a proper status.
+
+  const headers: Record<string, string> = {
+    'content-type': o.format.contentType,
+    'cache-control': 'no-cache',
+    'x-accel-buffering': 'no',
+    ...o.headers,
+  };
+  if (o.stream.worker !== undefined) headers['x-fleet-worker'] = o.stream.worker;
+
+  const body = new ReadableStream<Uint8Array>({
+    start(controller) {
+      if (first === TIMEOUT) {
+        if (o.format.keepAlive) controller.enqueue(encoder.encode(o.format.keepAlive));
+        return;
+      }
+      if (first.done) return; // handled by the first pull
+      controller.enqueue(encoder.encode(o.format.chunk(first.value)));
+      pending = it.next();
+      pending.catch(() => undefined);
+    },
+    async pull(controller) {
+      if (finished) return;
+      let ka: TimerHandle | undefined;
+      const beat = () => {
+        controller.enqueue(encoder.encode(o.format.keepAlive));
+        ka = o.clock.setTimeout(beat, o.keepAliveMs);
+      };
+      if (o.format.keepAlive) ka = o.clock.setTimeout(beat, o.keepAliveMs);
+      let r: IteratorResult<ChatChunk>;
+      try {
+        r = await pending;
+      } catch (e) {
+        const err = toHttpError(e);
+        if (!finished && err.status !== 499) controller.enqueue(encoder.encode(o.format.error(err)));
+        controller.close();
+        finish({ status: err.status, error: err });
+        return;
+      } finally {
+        o.clock.clearTimeout(ka);
+      }
+      if (r.done) {
+        const meta = await o.stream.meta.catch(() => undefined);
+        controller.enqueue(encoder.encode(o.format.end(meta)));
+        controller.close();
+        finish(meta === undefined ? { status: 200 } : { status: 200, meta });
+        return;
+      }
+      controller.enqueue(encoder.encode(o.format.chunk(r.value)));
+      pending = it.next();
+      pending.catch(() => undefined);
+    },
+    cancel() {
+      // The client went away mid-stream: stop the upstream request now, not at its next chunk.
+      o.abort.abort(new Error('client disconnected'));
+      void it.return(undefined).catch(() => undefined);
+      finish({
+        status: 499,
+        error: new HttpError(499, 'client_closed_request', 'FLEET_ABORTED', 'client disconnected'),
+      });
+    },
+  });
+  return new Response(body, { status: 200, headers });
+}

@@ -1,0 +1,146 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.ts';
+import { startGateway } from '../../src/gateway/index.ts';
+import { CHAT, closeAll, post, sim, startFleetGateway } from './helpers.ts';
+
+afterEach(closeAll);
+
+async function json(
+  r: Response,
+): Promise<{ error: { message: string; type: string; code: string; param: string | null } }> {
+  return (await r.json()) as { error: { message: string; type: string; code: string; param: string | null } };
+}
+
+describe('gateway errors: OpenAI shape, honest statuses', () => {
+  it('400 names the field; invalid JSON says so', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    let r = await post(`${gw.url}/v1/chat/completions`, { model: 'sim-model' });
+    expect(r.status).toBe(400);
+    let b = await json(r);
+    expect(b.error).toMatchObject({ type: 'invalid_request_error', param: 'messages' });
+    expect(b.error.message).toBe('chat request: messages: required');
+    r = await post(`${gw.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'x' }],
+      max_tokens: -3,
+    });
+    b = await json(r);
+    expect(r.status).toBe(400);
+    expect(b.error.param).toBe('max_tokens');
+    r = await post(`${gw.url}/v1/chat/completions`, '{"messages": [');
+    expect(r.status).toBe(400);
+    expect((await json(r)).error.message).toMatch(/^invalid JSON body/);
+    r = await post(`${gw.url}/v1/chat/completions`, CHAT, { 'x-fleet-priority': 'urgent' });
+    expect(r.status).toBe(400);
+    expect((await json(r)).error.message).toContain('x-fleet-priority');
+  });
+
+  it('413 when the body is larger than the limit', async () => {
+    const { gw } = await startFleetGateway([sim('a')], { gateway: { maxBodyBytes: 1000 } });
+    const r = await post(`${gw.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'x'.repeat(2000) }],
+    });
+    expect(r.status).toBe(413);
+    expect((await json(r)).error.code).toBe('body_too_large');
+  });
+
+  it('401 without or with a wrong key; health stays public; keys never echoed', async () => {
+    const { gw } = await startFleetGateway([sim('a')], { gateway: { apiKeys: ['k-123'] } });
+    let r = await post(`${gw.url}/v1/chat/completions`, CHAT);
+    expect(r.status).toBe(401);
+    expect(r.headers.get('www-authenticate')).toBe('Bearer');
+    expect((await json(r)).error).toMatchObject({ type: 'authentication_error', code: 'invalid_api_key' });
+    r = await post(`${gw.url}/v1/chat/completions`, CHAT, { authorization: 'Bearer k-12' });
+    expect(r.status).toBe(401);
+    expect(await r.text()).not.toContain('k-12');
+    r = await post(`${gw.url}/v1/chat/completions`, CHAT, { 'x-api-key': 'k-123' });
+    expect(r.status).toBe(200);
+    expect((await fetch(`${gw.url}/health`)).status).toBe(200);
+    expect((await fetch(`${gw.url}/metrics`)).status).toBe(401);
+    expect((await fetch(`${gw.url}/fleet/status?key=k-123`)).status).toBe(200);
+  });
+
+  it('503 + Retry-After when the queue is full', async () => {
+    const { gw } = await startFleetGateway([sim('a', { slots: 1, fixedLatencyMs: 10_000 })], {
+      settings: { max_queue_size: 1 },
+    });
+    const first = post(`${gw.url}/v1/chat/completions`, CHAT);
+    const second = post(`${gw.url}/v1/chat/completions`, CHAT);
+    // Both reach the fleet before the third: one runs, one waits.
+    await new Promise((r) => setTimeout(r, 150));
+    const r = await post(`${gw.url}/v1/chat/completions`, CHAT);
+    expect(r.status).toBe(503);
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect((await json(r)).error.code).toBe('FLEET_QUEUE_FULL');
+    expect((await first).status).toBe(200);
+    expect((await second).status).toBe(200);
+  });
+
+  it('502 when the upstream fails after retries; 504 on an upstream timeout', async () => {
+    const { gw } = await startFleetGateway([sim('bad', { faults: { errorRate: 1 } })], {
+      settings: { max_retries: 1 },
+    });
+    const r = await post(`${gw.url}/v1/chat/completions`, CHAT);
+    expect(r.status).toBe(502);
+    const b = await json(r);
+    expect(b.error).toMatchObject({ type: 'upstream_error', code: 'FLEET_UPSTREAM_SERVER' });
+    expect(b.error.message).toContain('bad');
+
+    const { gw: gw2 } = await startFleetGateway([sim('hang', { faults: { hangRate: 1 } })], {
+      settings: { max_retries: 0 },
+      worker: { first_token_timeout: 0.2 },
+    });
+    const r2 = await post(`${gw2.url}/v1/chat/completions`, CHAT);
+    expect(r2.status).toBe(504);
+    expect((await json(r2)).error).toMatchObject({ type: 'timeout_error', code: 'FLEET_UPSTREAM_TIMEOUT' });
+  });
+
+  it('an unknown route is a 404 in the same shape', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const r = await fetch(`${gw.url}/v1/nope`);
+    expect(r.status).toBe(404);
+    expect((await json(r)).error.code).toBe('unknown_route');
+  });
+
+  it('refuses a non-loopback host without an API key unless insecure', async () => {
+    const config = parseConfig(
+      { workers: [{ id: 'a', type: 'openai', host: '127.0.0.1', port: 1, model: 'm' }] },
+      { file: 'test' },
+    );
+    await expect(startGateway({ config, host: '0.0.0.0', port: 0 })).rejects.toThrow(
+      /refusing to listen on 0\.0\.0\.0 without an API key.*--insecure/,
+    );
+  });
+});
+
+describe('health, readiness, metrics, status', () => {
+  it('/health, /ready, /fleet/status and Prometheus /metrics', async () => {
+    const { gw } = await startFleetGateway([sim('a'), sim('b')]);
+    expect(await (await fetch(`${gw.url}/health`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${gw.url}/ready`);
+    expect(ready.status).toBe(200);
+    expect(await ready.json()).toMatchObject({ status: 'ready', healthy: 2, workers: 2 });
+    for (let i = 0; i < 3; i++) expect((await post(`${gw.url}/v1/chat/completions`, CHAT)).status).toBe(200);
+    const status = (await (await fetch(`${gw.url}/fleet/status`)).json()) as {
+      totals: { completed: number };
+      workers: Array<{ id: string }>;
+    };
+    expect(status.totals.completed).toBe(3);
+    expect(status.workers.map((w) => w.id)).toEqual(['a', 'b']);
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(m).toMatch(/fleet_worker_cap\{worker="a"\} 2/);
+    expect(m).toMatch(/fleet_worker_in_flight\{worker="b"\} 0/);
+    expect(m).toMatch(/fleet_worker_state\{worker="a",state="healthy"\} 1/);
+    expect(m).toMatch(/fleet_queue_depth 0/);
+    expect(m).toMatch(/fleet_queue_wait_seconds_count 3/);
+    const ok = [...m.matchAll(/fleet_requests_total\{worker="\w+",outcome="ok"\} (\d+)/g)].map((x) =>
+      Number(x[1]),
+    );
+    expect(ok.reduce((a, b) => a + b, 0)).toBe(3);
+    expect(m).toMatch(/fleet_request_duration_seconds_bucket\{le="\+Inf",worker="\w+"\} \d+/);
+    const out = [...m.matchAll(/fleet_tokens_total\{worker="\w+",kind="output"\} (\d+)/g)].map((x) =>
+      Number(x[1]),
+    );
+    expect(out.reduce((a, b) => a + b, 0)).toBe(24);
+    expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} 3/);
+  });
+});

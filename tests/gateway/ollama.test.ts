@@ -1,0 +1,85 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseNdjson } from '../../src/core/sse.ts';
+import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
+
+afterEach(closeAll);
+
+/** What an Ollama client does: POST, then read NDJSON line by line. */
+async function ollamaLines(url: string, body: unknown): Promise<Array<Record<string, unknown>>> {
+  const r = await post(url, body);
+  expect(r.status).toBe(200);
+  expect(r.headers.get('content-type')).toBe('application/x-ndjson');
+  const out: Array<Record<string, unknown>> = [];
+  for await (const line of parseNdjson(r.body!)) out.push(line as Record<string, unknown>);
+  return out;
+}
+
+describe('Ollama API over the fleet', () => {
+  it('/api/version and /api/tags', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
+    expect(await (await fetch(`${gw.url}/api/version`)).json()).toMatchObject({
+      version: expect.any(String),
+    });
+    const tags = (await (await fetch(`${gw.url}/api/tags`)).json()) as { models: Array<{ name: string }> };
+    expect(tags.models.map((m) => m.name)).toEqual(['llama3']);
+  });
+
+  it('/api/chat streams NDJSON: message lines, then done with counts', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'], outputTokens: 10 })]);
+    const lines = await ollamaLines(`${gw.url}/api/chat`, {
+      model: 'llama3',
+      messages: [{ role: 'user', content: 'Why is the sky blue?' }],
+    });
+    const last = lines.at(-1)!;
+    expect(last).toMatchObject({ model: 'llama3', done: true, done_reason: 'stop', eval_count: 10 });
+    expect(last['prompt_eval_count']).toBeGreaterThan(0);
+    expect(last['total_duration']).toBeGreaterThan(0);
+    const parts = lines.slice(0, -1);
+    expect(parts.length).toBeGreaterThan(0);
+    expect(parts.every((l) => l['done'] === false)).toBe(true);
+    const text = parts.map((l) => (l['message'] as { content: string }).content).join('');
+    expect(text.trim().split(' ')).toHaveLength(10);
+  });
+
+  it('/api/generate, streamed and not, with num_predict', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
+    const lines = await ollamaLines(`${gw.url}/api/generate`, {
+      model: 'llama3',
+      prompt: 'Hi',
+      options: { num_predict: 4 },
+    });
+    expect(
+      lines
+        .map((l) => l['response'])
+        .join('')
+        .trim()
+        .split(' '),
+    ).toHaveLength(4);
+    const r = await post(`${gw.url}/api/generate`, {
+      model: 'llama3',
+      prompt: 'Hi',
+      stream: false,
+      options: { num_predict: 3 },
+    });
+    const b = (await r.json()) as { response: string; done: boolean; eval_count: number };
+    expect(r.headers.get('x-fleet-worker')).toBe('a');
+    expect(b.done).toBe(true);
+    expect(b.eval_count).toBe(3);
+    expect(b.response.split(' ')).toHaveLength(3);
+  });
+
+  it('errors in Ollama shape: unknown model 404, bad body 400', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
+    let r = await post(`${gw.url}/api/chat`, {
+      model: 'mistral',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    expect(r.status).toBe(404);
+    const b = (await r.json()) as { error: string };
+    expect(b.error).toContain('mistral');
+    expect(b.error).toContain('llama3');
+    r = await post(`${gw.url}/api/chat`, { model: 'llama3' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'chat request: messages: required' });
+  });
+});

@@ -1,0 +1,114 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { closeAll, sim, startFleetGateway } from './helpers.ts';
+
+afterEach(closeAll);
+
+describe('the official openai SDK against the gateway', () => {
+  it('lists the union of the workers models, each with its workers', async () => {
+    const { gw } = await startFleetGateway(
+      [sim('a', { models: ['llama3', 'qwen'] }), sim('b', { models: ['llama3'] })],
+      {
+        mapWorker: (w, i) => ({ ...w, model: undefined, models: i === 0 ? ['llama3', 'qwen'] : ['llama3'] }),
+      },
+    );
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const models = [];
+    for await (const m of client.models.list()) models.push(m);
+    expect(models.map((m) => m.id).sort()).toEqual(['llama3', 'qwen']);
+    const llama = models.find((m) => m.id === 'llama3') as unknown as { workers: string[] };
+    expect(llama.workers.sort()).toEqual(['a', 'b']);
+  });
+
+  it('a completion, with the worker named in x-fleet-worker', async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('a'), sim('b')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const { data, response } = await client.chat.completions
+      .create({ model: 'sim-model', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 5 })
+      .withResponse();
+    expect(data.choices[0]!.message.content!.split(' ')).toHaveLength(5);
+    expect(data.usage!.completion_tokens).toBe(5);
+    const worker = response.headers.get('x-fleet-worker');
+    expect(['a', 'b']).toContain(worker);
+    const served = s.workers.find((w) => w.id === worker)!;
+    expect(served.stats().completed).toBe(1);
+  });
+
+  it('a stream: every chunk, then usage at the end', async () => {
+    const { gw } = await startFleetGateway([sim('a', { outputTokens: 12, decodeTps: 100 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const stream = await client.chat.completions.create({
+      model: 'sim-model',
+      messages: [{ role: 'user', content: 'Tell me a story' }],
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    let text = '';
+    const chunks = [];
+    for await (const c of stream) {
+      chunks.push(c);
+      text += c.choices[0]?.delta.content ?? '';
+    }
+    expect(chunks.length).toBeGreaterThan(2);
+    expect(text.trim().split(' ')).toHaveLength(12);
+    const last = chunks.at(-1)!;
+    expect(last.choices).toEqual([]);
+    expect(last.usage).toMatchObject({ completion_tokens: 12 });
+    expect(chunks.slice(0, -1).every((c) => c.usage == null)).toBe(true);
+  });
+
+  it('no usage chunk unless asked', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const stream = await client.chat.completions.create({
+      model: 'sim-model',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    expect(chunks.every((c) => c.choices.length === 1)).toBe(true);
+  });
+
+  it('an unknown model is the SDK NotFoundError, listing the known models', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const err = await client.chat.completions
+      .create({ model: 'gpt-5', messages: [{ role: 'user', content: 'Hi' }] })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    const e = err as InstanceType<typeof OpenAI.NotFoundError>;
+    expect(e.status).toBe(404);
+    expect(e.code).toBe('model_not_found');
+    expect(e.message).toContain('llama3');
+    expect(e.message).toContain('gpt-5');
+  });
+
+  it('with API keys: the right key works, a wrong one is the SDK AuthenticationError', async () => {
+    const { gw } = await startFleetGateway([sim('a')], { gateway: { apiKeys: ['s3cret', 'other'] } });
+    const good = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'other' });
+    const r = await good.chat.completions.create({
+      model: 'sim-model',
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
+    expect(r.choices).toHaveLength(1);
+    const bad = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 's3cre', maxRetries: 0 });
+    const err = await bad.models.list().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+    expect((err as Error).message).not.toContain('s3cre');
+  });
+
+  it('completions and embeddings', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const c = await client.completions.create({ model: 'sim-model', prompt: 'Once upon', max_tokens: 3 });
+    expect(c.choices[0]!.text.trim().split(' ')).toHaveLength(3);
+    const e = await client.embeddings.create({
+      model: 'sim-model',
+      input: ['a', 'b'],
+      encoding_format: 'float',
+    });
+    expect(e.data).toHaveLength(2);
+    expect(e.data[0]!.embedding.length).toBe(384);
+  });
+});
