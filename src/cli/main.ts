@@ -8,6 +8,7 @@ import { registerServeCommand } from './commands/serve.ts';
 import { registerBenchmarkCommand } from './commands/benchmark.ts';
 import { registerCompareCommand } from './commands/compare.ts';
 import { registerReportCommand } from './commands/report.ts';
+import { registerBatchCommand } from './commands/batch.ts';
 import { ExitCode, type Io, processIo } from './io.ts';
 
 /**
@@ -32,6 +33,7 @@ export function buildProgram(io: Io): Command {
   registerBenchmarkCommand(program, io);
   registerCompareCommand(program, io);
   registerReportCommand(program, io);
+  registerBatchCommand(program, io);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(program.configureOutput());
   return program;
 }
