@@ -1,6 +1,6 @@
 import { FleetError } from '../core/errors.ts';
 import type { ChatChunk, ChatCompletion } from '../core/openai.ts';
-import { parseSse } from '../core/sse.ts';
+import { SseDecoder, type SseEvent } from '../core/sse.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
 import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
@@ -18,38 +18,53 @@ import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './no
 export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGenerator<ChatChunk> {
   let finished = false;
   let first = true;
-  try {
-    for await (const ev of parseSse(ex.body())) {
-      if (ev.event === 'error') throw mapStreamError(ev.data, ctx.workerId);
-      if (ev.event !== 'message') continue;
-      const data = ev.data.trim();
-      if (data === '') continue;
-      if (data === '[DONE]') {
-        ex.release();
-        return;
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(data);
-      } catch {
-        throw malformed(ctx, `stream data is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
-      }
-      // `data: {"error":...}` (OpenAI shape, LM Studio, MLX) or vLLM's flat `{"object":"error",...}`.
-      if (
-        isRecord(json) &&
-        json['choices'] === undefined &&
-        (json['error'] !== undefined || json['object'] === 'error')
-      ) {
-        throw mapStreamError(json, ctx.workerId);
-      }
-      const chunk = normaliseChunk(json, ctx);
-      if (first) {
-        ex.firstToken();
-        first = false;
-      }
-      if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
-      yield chunk;
+  // One decoder over the raw reads (no generator per line or per event): a network read that
+  // carries many events costs one await, not one per event.
+  const dec = new SseDecoder();
+  /** The chunk an event carries, `null` at [DONE], undefined when there is nothing to pass on. */
+  const handle = (ev: SseEvent): ChatChunk | null | undefined => {
+    if (ev.event === 'error') throw mapStreamError(ev.data, ctx.workerId);
+    if (ev.event !== 'message') return undefined;
+    const data = ev.data.trim();
+    if (data === '') return undefined;
+    if (data === '[DONE]') return null;
+    let json: unknown;
+    try {
+      json = JSON.parse(data);
+    } catch {
+      throw malformed(ctx, `stream data is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
     }
+    // `data: {"error":...}` (OpenAI shape, LM Studio, MLX) or vLLM's flat `{"object":"error",...}`.
+    if (
+      isRecord(json) &&
+      json['choices'] === undefined &&
+      (json['error'] !== undefined || json['object'] === 'error')
+    ) {
+      throw mapStreamError(json, ctx.workerId);
+    }
+    const chunk = normaliseChunk(json, ctx);
+    if (first) {
+      ex.firstToken();
+      first = false;
+    }
+    if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
+    return chunk;
+  };
+  /** Passes on the chunks of some events; true once [DONE] arrived. */
+  function* deliver(events: SseEvent[]): Generator<ChatChunk, boolean> {
+    for (const ev of events) {
+      const chunk = handle(ev);
+      if (chunk === null) {
+        ex.release();
+        return true;
+      }
+      if (chunk) yield chunk;
+    }
+    return false;
+  }
+  try {
+    for await (const bytes of ex.body()) if (yield* deliver(dec.push(bytes))) return;
+    if (yield* deliver(dec.end())) return;
   } catch (err) {
     // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
     if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;

@@ -1,7 +1,10 @@
 /**
- * Incremental parsers for the two streaming formats LLM servers use:
- * Server-Sent Events (OpenAI-compatible routes) and NDJSON (Ollama's native API).
- * Both accept bytes split anywhere (mid-line, mid-UTF-8 character) and flush at end of input.
+ * Incremental parsers for the two streaming formats LLM servers use: Server-Sent Events
+ * (OpenAI-compatible routes) and NDJSON (Ollama's native API). Both accept bytes split anywhere
+ * (mid-line, mid-UTF-8 character) and flush at end of input.
+ *
+ * The decoders are synchronous (`push(bytes)` returns what became complete), so a reader can
+ * parse a whole network read in one go; the async generators below wrap them for convenience.
  */
 
 export interface SseEvent {
@@ -14,36 +17,45 @@ export interface SseEvent {
 
 type Chunk = Uint8Array | string;
 
-/** Splits a stream of chunks into lines, handling \n, \r\n and \r across chunk boundaries. */
-export async function* lines(source: AsyncIterable<Chunk>): AsyncGenerator<string> {
-  const decoder = new TextDecoder();
-  let buf = '';
-  let skipLeadingLf = false;
-  for await (const chunk of source) {
-    let text = typeof chunk === 'string' ? chunk : decoder.decode(chunk, { stream: true });
-    if (skipLeadingLf && text.length > 0) {
+/** Splits text into lines, handling \n, \r\n and \r across chunk boundaries. */
+export class LineDecoder {
+  readonly #decoder = new TextDecoder();
+  #buf = '';
+  #skipLeadingLf = false;
+
+  /** Appends a chunk and returns the lines it completed. */
+  push(chunk: Chunk): string[] {
+    let text = typeof chunk === 'string' ? chunk : this.#decoder.decode(chunk, { stream: true });
+    if (this.#skipLeadingLf && text.length > 0) {
       if (text.charCodeAt(0) === 10) text = text.slice(1);
-      skipLeadingLf = false;
+      this.#skipLeadingLf = false;
     }
-    buf += text;
+    const buf = this.#buf + text;
+    const out: string[] = [];
     let start = 0;
     for (let i = 0; i < buf.length; i++) {
       const c = buf.charCodeAt(i);
       if (c !== 10 && c !== 13) continue;
-      yield buf.slice(start, i);
+      out.push(buf.slice(start, i));
       if (c === 13) {
         if (i + 1 < buf.length) {
           if (buf.charCodeAt(i + 1) === 10) i++;
         } else {
-          skipLeadingLf = true;
+          this.#skipLeadingLf = true;
         }
       }
       start = i + 1;
     }
-    buf = buf.slice(start);
+    this.#buf = buf.slice(start);
+    return out;
   }
-  buf += decoder.decode();
-  if (buf.length > 0) yield buf;
+
+  /** The unterminated last line, if any, once the input has ended. */
+  end(): string[] {
+    const rest = this.#buf + this.#decoder.decode();
+    this.#buf = '';
+    return rest.length > 0 ? [rest] : [];
+  }
 }
 
 /**
@@ -51,54 +63,85 @@ export async function* lines(source: AsyncIterable<Chunk>): AsyncGenerator<strin
  * dispatch on a blank line), plus llama.cpp's non-standard `error: {json}` line, which is
  * dispatched as its own `error` event. An event still pending when the input ends is dispatched.
  */
-export async function* parseSse(source: AsyncIterable<Chunk>): AsyncGenerator<SseEvent> {
-  let data: string[] = [];
-  let event = '';
-  let id: string | undefined;
-  let retry: number | undefined;
-  const build = (): SseEvent => {
-    const e: SseEvent = { event: event || 'message', data: data.join('\n') };
-    if (id !== undefined) e.id = id;
-    if (retry !== undefined) e.retry = retry;
-    data = [];
-    event = '';
-    retry = undefined;
+export class SseDecoder {
+  readonly #lines = new LineDecoder();
+  #data: string[] = [];
+  #event = '';
+  #id: string | undefined;
+  #retry: number | undefined;
+
+  /** Appends a chunk and returns the events it completed. */
+  push(chunk: Chunk): SseEvent[] {
+    const out: SseEvent[] = [];
+    for (const line of this.#lines.push(chunk)) this.#line(line, out);
+    return out;
+  }
+
+  /** Events still pending once the input has ended. */
+  end(): SseEvent[] {
+    const out: SseEvent[] = [];
+    for (const line of this.#lines.end()) this.#line(line, out);
+    if (this.#data.length > 0) out.push(this.#build());
+    return out;
+  }
+
+  #build(): SseEvent {
+    const e: SseEvent = { event: this.#event || 'message', data: this.#data.join('\n') };
+    if (this.#id !== undefined) e.id = this.#id;
+    if (this.#retry !== undefined) e.retry = this.#retry;
+    this.#data = [];
+    this.#event = '';
+    this.#retry = undefined;
     return e;
-  };
-  for await (const line of lines(source)) {
+  }
+
+  #line(line: string, out: SseEvent[]): void {
     if (line === '') {
-      if (data.length > 0) yield build();
-      else event = '';
-      continue;
+      if (this.#data.length > 0) out.push(this.#build());
+      else this.#event = '';
+      return;
     }
-    if (line.charCodeAt(0) === 58 /* ':' */) continue;
+    if (line.charCodeAt(0) === 58 /* ':' */) return;
     const colon = line.indexOf(':');
     const field = colon === -1 ? line : line.slice(0, colon);
     let value = colon === -1 ? '' : line.slice(colon + 1);
     if (value.charCodeAt(0) === 32) value = value.slice(1);
     switch (field) {
       case 'data':
-        data.push(value);
+        this.#data.push(value);
         break;
       case 'event':
-        event = value;
+        this.#event = value;
         break;
       case 'id':
-        if (!value.includes('\0')) id = value;
+        if (!value.includes('\0')) this.#id = value;
         break;
       case 'retry':
-        if (/^\d+$/.test(value)) retry = Number(value);
+        if (/^\d+$/.test(value)) this.#retry = Number(value);
         break;
       case 'error':
         // llama.cpp: `error: {json}` after streaming started. Flush what came before it first.
-        if (data.length > 0) yield build();
-        yield { event: 'error', data: value };
+        if (this.#data.length > 0) out.push(this.#build());
+        out.push({ event: 'error', data: value });
         break;
       default:
         break;
     }
   }
-  if (data.length > 0) yield build();
+}
+
+/** Splits a stream of chunks into lines (see LineDecoder). */
+export async function* lines(source: AsyncIterable<Chunk>): AsyncGenerator<string> {
+  const dec = new LineDecoder();
+  for await (const chunk of source) yield* dec.push(chunk);
+  yield* dec.end();
+}
+
+/** Parses a stream of chunks as SSE events (see SseDecoder). */
+export async function* parseSse(source: AsyncIterable<Chunk>): AsyncGenerator<SseEvent> {
+  const dec = new SseDecoder();
+  for await (const chunk of source) yield* dec.push(chunk);
+  yield* dec.end();
 }
 
 /** Parses newline-delimited JSON; blank lines are skipped; a line that is not JSON throws a SyntaxError. */
