@@ -1,5 +1,17 @@
 import * as hdr from 'hdr-histogram-js';
 
+/** Count, mean and percentiles of a latency histogram, in ms. */
+export interface LatencySummary {
+  count: number;
+  mean: number;
+  min: number;
+  p50: number;
+  p90: number;
+  p95: number;
+  p99: number;
+  max: number;
+}
+
 /**
  * Latency histogram (HdrHistogram, 3 significant digits) recording milliseconds with
  * microsecond resolution. Mergeable through base64 encode/decode.
@@ -62,16 +74,7 @@ export class LatencyHistogram {
     this.#sumMs += other.#sumMs;
   }
 
-  summary(): {
-    count: number;
-    mean: number;
-    min: number;
-    p50: number;
-    p90: number;
-    p95: number;
-    p99: number;
-    max: number;
-  } {
+  summary(): LatencySummary {
     return {
       count: this.count,
       mean: this.mean,

@@ -1,7 +1,8 @@
+import type { LatencySummary } from '../core/histogram.ts';
 import type { Priority } from './queue.ts';
 import type { WorkerState, CircuitState } from './worker.ts';
 
-export type { Priority, WorkerState, CircuitState };
+export type { Priority, WorkerState, CircuitState, LatencySummary };
 
 /** Per-request options of `fleet.chat`, `chatStream`, `complete`, `embed`. */
 export interface RequestOptions {
@@ -79,17 +80,6 @@ export interface FleetEvents {
   'request:start': [RequestStartEvent];
   'request:end': [RequestEndEvent];
   'worker:state': [WorkerStateEvent];
-}
-
-export interface LatencySummary {
-  count: number;
-  mean: number;
-  min: number;
-  p50: number;
-  p90: number;
-  p95: number;
-  p99: number;
-  max: number;
 }
 
 export interface WorkerStats {

@@ -1,6 +1,7 @@
 import type { Backend, ProbeResult } from '../../src/backends/types.ts';
 import { FleetError } from '../../src/core/errors.ts';
 import type { ChatChunk, ChatCompletion, ChatRequest } from '../../src/core/openai.ts';
+import { defaultSettings } from '../../src/config/index.ts';
 import type { Settings, WorkerConfig } from '../../src/config/types.ts';
 
 /** One call seen by a ScriptedBackend; the test settles it. */
@@ -120,22 +121,9 @@ function chunk(delta: ChatChunk['choices'][number]['delta'], finish: string | nu
   };
 }
 
+/** The config's defaults, with active probes off unless a test turns them on. */
 export function settings(over: Partial<Settings> = {}): Settings {
-  return {
-    healthCheckInterval: 0,
-    requestTimeout: 300,
-    connectTimeout: 10,
-    firstTokenTimeout: 300,
-    stallTimeout: 60,
-    maxRetries: 3,
-    maxQueueSize: 10_000,
-    queueTimeout: 300,
-    circuitBreakerThreshold: 3,
-    circuitBreakerCooldown: 10,
-    maxConcurrentBatch: 50,
-    connectionPoolSize: 100,
-    ...over,
-  };
+  return { ...defaultSettings(), healthCheckInterval: 0, ...over };
 }
 
 export function worker(id: string, over: Partial<WorkerConfig> = {}): WorkerConfig {
