@@ -8,7 +8,8 @@
  * 2. Highest proxied req/s: closed loop, 64 concurrent, through the gateway.
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
- * Flags: --rate N (1000), --seconds N per round (4), --rounds N (2), --streams N (1000).
+ * Flags: --rate N (1000), --seconds N per round (4), --rounds N (2), --streams N (1000),
+ * --profile DIR (write a CPU profile of the gateway process there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -89,8 +90,12 @@ async function serveGateway(ports: { fast: number; slow: number }): Promise<void
   process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
 }
 
+const PROFILE = flag('profile', '');
+
 function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
-  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
+  // --profile DIR: a V8 CPU profile of the gateway process (open it in Chrome DevTools).
+  const prof = PROFILE && args[0] === '--serve-gateway' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {

@@ -5,6 +5,7 @@ import { registerSimCommand } from './commands/sim.ts';
 import { registerTestCommand } from './commands/test.ts';
 import { registerChatCommand } from './commands/chat.ts';
 import { registerServeCommand } from './commands/serve.ts';
+import { registerDemoCommand } from './commands/demo.ts';
 import { registerBenchmarkCommand } from './commands/benchmark.ts';
 import { registerCompareCommand } from './commands/compare.ts';
 import { registerReportCommand } from './commands/report.ts';
@@ -30,6 +31,7 @@ export function buildProgram(io: Io): Command {
   registerTestCommand(program, io);
   registerChatCommand(program, io);
   registerServeCommand(program, io);
+  registerDemoCommand(program, io);
   registerBenchmarkCommand(program, io);
   registerCompareCommand(program, io);
   registerReportCommand(program, io);

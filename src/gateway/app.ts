@@ -1,10 +1,10 @@
 import { Hono } from 'hono';
-import { bodyLimit } from 'hono/body-limit';
 import { sequentialIds } from '../core/ids.ts';
 import { dashboardAsset } from '../dashboard/index.ts';
 import { presentedKey } from './auth.ts';
 import { recordRequest, type Ctx, type Gateway, type GatewayEnv } from './context.ts';
 import { HttpError, toHttpError } from './errors.ts';
+import { header } from './node-req.ts';
 import { registerFleetRoutes } from './fleet-routes.ts';
 import { registerOllamaRoutes } from './ollama-routes.ts';
 import { registerOpenAiRoutes } from './openai-routes.ts';
@@ -14,9 +14,10 @@ const PUBLIC = /^\/(?:health|ready|favicon\.ico|dashboard\/[\w.-]+)?$/;
 /** Paths whose key may also come as `?key=` (EventSource cannot send headers). */
 const QUERY_KEY = new Set(['/fleet/events', '/fleet/status']);
 
+const INFERENCE_API = new Set(['/api/chat', '/api/generate', '/api/embed', '/api/embeddings']);
 /** Inference routes go to the "recent requests" list; the rest are only logged at debug. */
 const isInference = (method: string, path: string) =>
-  method === 'POST' && (path.startsWith('/v1/') || path === '/api/chat' || path === '/api/generate');
+  method === 'POST' && (path.startsWith('/v1/') || INFERENCE_API.has(path));
 
 function errorResponse(path: string, e: HttpError): Response {
   const headers = { 'content-type': 'application/json', ...e.headers };
@@ -26,13 +27,13 @@ function errorResponse(path: string, e: HttpError): Response {
 }
 
 /** The gateway's routes as a Hono app (`app.request()` works without a socket). */
-export function createGatewayApp(g: Gateway, opts: { maxBodyBytes: number }): Hono<GatewayEnv> {
+export function createGatewayApp(g: Gateway): Hono<GatewayEnv> {
   const app = new Hono<GatewayEnv>();
   const nextId = sequentialIds('req-');
 
   app.use('*', async (c, next) => {
     c.set('t0', g.clock.now());
-    c.set('reqId', c.req.header('x-request-id') ?? nextId());
+    c.set('reqId', header(c as Ctx, 'x-request-id') ?? nextId());
     c.set('stream', false);
     c.set('deferred', false);
     c.set('model', undefined);
@@ -50,7 +51,8 @@ export function createGatewayApp(g: Gateway, opts: { maxBodyBytes: number }): Ho
   app.use('*', async (c, next) => {
     if (!g.keys.enabled || PUBLIC.test(c.req.path)) return next();
     const key =
-      presentedKey(c.req.raw.headers) ?? (QUERY_KEY.has(c.req.path) ? c.req.query('key') : undefined);
+      presentedKey((name) => header(c as Ctx, name)) ??
+      (QUERY_KEY.has(c.req.path) ? c.req.query('key') : undefined);
     if (g.keys.check(key)) return next();
     throw new HttpError(
       401,
@@ -62,21 +64,6 @@ export function createGatewayApp(g: Gateway, opts: { maxBodyBytes: number }): Ho
       { 'www-authenticate': 'Bearer' },
     );
   });
-
-  app.use(
-    '*',
-    bodyLimit({
-      maxSize: opts.maxBodyBytes,
-      onError: () => {
-        throw new HttpError(
-          413,
-          'invalid_request_error',
-          'body_too_large',
-          `request body larger than ${opts.maxBodyBytes} bytes (start the gateway with a larger --max-body)`,
-        );
-      },
-    }),
-  );
 
   app.onError((err, c) => {
     const e = toHttpError(err);

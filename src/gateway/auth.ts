@@ -30,13 +30,13 @@ function digest(s: string): Buffer {
 }
 
 /** The key a request presents: `Authorization: Bearer K`, else `x-api-key: K` (Anthropic-style clients). */
-export function presentedKey(headers: Headers): string | undefined {
-  const auth = headers.get('authorization');
-  if (auth !== null) {
+export function presentedKey(header: (name: string) => string | undefined): string | undefined {
+  const auth = header('authorization');
+  if (auth !== undefined) {
     const m = /^Bearer\s+(.+)$/i.exec(auth.trim());
     return m?.[1];
   }
-  return headers.get('x-api-key') ?? undefined;
+  return header('x-api-key');
 }
 
 /** Hosts that only this machine can reach; anything else needs a key or an explicit `insecure`. */

@@ -6,6 +6,7 @@ import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/ind
 import { affinityKeyOf } from './affinity.ts';
 import type { KeyChecker } from './auth.ts';
 import { badRequest } from './errors.ts';
+import { header, onClientGone, readBodyText, type NodeBindings } from './node-req.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
@@ -22,6 +23,8 @@ export interface Gateway {
   metrics: GatewayMetrics;
   keepAliveMs: number;
   logBodies: boolean;
+  /** Largest request body in bytes; larger gets 413. */
+  maxBodyBytes: number;
   isDraining(): boolean;
   reload(): Promise<ReloadResult>;
 }
@@ -38,14 +41,15 @@ export interface RequestVars {
   deferred: boolean;
 }
 
-export type GatewayEnv = { Variables: RequestVars };
+export type GatewayEnv = { Variables: RequestVars; Bindings: NodeBindings };
 export type Ctx = Context<GatewayEnv>;
 
 /** Reads the JSON body; invalid JSON is a 400 that says where it broke. */
 export async function readJson(c: Ctx, g: Gateway): Promise<unknown> {
+  const text = await readBodyText(c, g.maxBodyBytes);
   let body: unknown;
   try {
-    body = await c.req.json();
+    body = JSON.parse(text);
   } catch (e) {
     throw badRequest(`invalid JSON body: ${e instanceof Error ? e.message : String(e)}`);
   }
@@ -59,9 +63,9 @@ export async function readJson(c: Ctx, g: Gateway): Promise<unknown> {
  */
 export function fleetOptions(c: Ctx, signal: AbortSignal, messages?: readonly ChatMessage[]): RequestOptions {
   const opts: RequestOptions = { signal };
-  const key = c.req.header('x-fleet-affinity') ?? (messages ? affinityKeyOf(messages) : undefined);
+  const key = header(c, 'x-fleet-affinity') ?? (messages ? affinityKeyOf(messages) : undefined);
   if (key !== undefined && key !== '') opts.affinityKey = key;
-  const p = c.req.header('x-fleet-priority');
+  const p = header(c, 'x-fleet-priority');
   if (p !== undefined) {
     if (p !== 'interactive' && p !== 'batch')
       throw badRequest(`x-fleet-priority: expected "interactive" or "batch", got "${p}"`, 'x-fleet-priority');
@@ -73,9 +77,7 @@ export function fleetOptions(c: Ctx, signal: AbortSignal, messages?: readonly Ch
 /** An AbortController that fires when the client disconnects. */
 export function clientAbort(c: Ctx): AbortController {
   const ac = new AbortController();
-  const s = c.req.raw.signal;
-  if (s.aborted) ac.abort(s.reason);
-  else s.addEventListener('abort', () => ac.abort(s.reason), { once: true });
+  onClientGone(c, (reason) => ac.abort(reason));
   return ac;
 }
 

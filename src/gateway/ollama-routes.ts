@@ -1,5 +1,5 @@
 import type { Hono } from 'hono';
-import type { ChatChunk, ChatMessage, ChatRequest } from '../core/openai.ts';
+import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import {
   clientAbort,
@@ -12,7 +12,13 @@ import {
 } from './context.ts';
 import type { HttpError } from './errors.ts';
 import { streamResponse, type StreamFormat } from './stream-out.ts';
-import { parseOllamaChat, parseOllamaGenerate, type OllamaChatBody } from './validate.ts';
+import {
+  parseOllamaChat,
+  parseOllamaEmbed,
+  parseOllamaGenerate,
+  parseOllamaLegacyEmbed,
+  type OllamaChatBody,
+} from './validate.ts';
 
 /** The Ollama version `/api/version` reports: recent enough that clients enable their features. */
 export const OLLAMA_COMPAT_VERSION = '0.9.0';
@@ -83,7 +89,7 @@ function doneLine(
   };
 }
 
-/** `/api/chat`, `/api/generate`, `/api/tags`, `/api/version`: for clients that speak only Ollama. */
+/** `/api/chat`, `/api/generate`, `/api/embed`, `/api/tags`, `/api/version`: for clients that speak only Ollama. */
 export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
   const now = () => new Date(g.clock.wallNow()).toISOString();
   app.get('/api/version', (c) => c.json({ version: OLLAMA_COMPAT_VERSION }));
@@ -151,4 +157,38 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
   };
   app.post('/api/chat', (c) => run(c, 'chat'));
   app.post('/api/generate', (c) => run(c, 'generate'));
+
+  // Embeddings go through the fleet's OpenAI-shaped embed, answered in Ollama's shape.
+  app.post('/api/embed', async (c) => {
+    const b = parseOllamaEmbed(await readJson(c, g));
+    c.set('model', b.model);
+    const ac = clientAbort(c);
+    const req: EmbeddingRequest = { input: b.input };
+    if (b.model !== undefined && b.model !== '') req.model = b.model;
+    const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
+    c.set('worker', r.worker);
+    const data = [...r.response.data].sort((x, y) => x.index - y.index);
+    return c.json(
+      {
+        model: b.model ?? r.response.model,
+        embeddings: data.map((d) => d.embedding),
+        total_duration: ns(r.latencyMs),
+        load_duration: 0,
+        prompt_eval_count: r.response.usage?.prompt_tokens ?? 0,
+      },
+      200,
+      { 'x-fleet-worker': r.worker },
+    );
+  });
+  // The older single-text endpoint, still used by some clients.
+  app.post('/api/embeddings', async (c) => {
+    const b = parseOllamaLegacyEmbed(await readJson(c, g));
+    c.set('model', b.model);
+    const ac = clientAbort(c);
+    const req: EmbeddingRequest = { input: b.prompt };
+    if (b.model !== undefined && b.model !== '') req.model = b.model;
+    const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
+    c.set('worker', r.worker);
+    return c.json({ embedding: r.response.data[0]?.embedding ?? [] }, 200, { 'x-fleet-worker': r.worker });
+  });
 }

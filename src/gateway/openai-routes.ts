@@ -1,7 +1,7 @@
 import type { Hono } from 'hono';
 import { formatSseData } from '../core/sse.ts';
-import type { ChatChunk } from '../core/openai.ts';
-import { badRequest, type HttpError } from './errors.ts';
+import type { ChatChunk, Completion } from '../core/openai.ts';
+import type { HttpError } from './errors.ts';
 import {
   clientAbort,
   fleetOptions,
@@ -22,6 +22,22 @@ function sseFormat(includeUsage: boolean): StreamFormat {
     end: () => 'data: [DONE]\n\n',
     keepAlive: ': keep-alive\n\n',
   };
+}
+
+/** A whole completion in OpenAI's streamed-completion shape: the text chunk, the usage chunk if asked, [DONE]. */
+function completionSse(r: Completion, includeUsage: boolean): string {
+  const base = { id: r.id, object: 'text_completion' as const, created: r.created, model: r.model };
+  let out = formatSseData({
+    ...base,
+    choices: r.choices.map((ch) => ({
+      index: ch.index,
+      text: ch.text,
+      finish_reason: ch.finish_reason,
+      logprobs: ch.logprobs ?? null,
+    })),
+  });
+  if (includeUsage && r.usage) out += formatSseData({ ...base, choices: [], usage: r.usage });
+  return `${out}data: [DONE]\n\n`;
 }
 
 /** `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`. */
@@ -63,12 +79,23 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
   app.post('/v1/completions', async (c) => {
     const req = parseCompletion(await readJson(c, g));
     c.set('model', req.model);
-    if (req.stream === true)
-      throw badRequest(
-        'stream: streamed /v1/completions are not supported; use /v1/chat/completions',
-        'stream',
-      );
     const ac = clientAbort(c);
+    if (req.stream === true) {
+      // Backends complete text only whole (the Backend interface has no streamed `complete`), so a
+      // streamed completion is the fleet's completion sent as one SSE chunk, then [DONE]. Errors
+      // before it keep their HTTP status, as for chat streams.
+      c.set('stream', true);
+      const { stream: _stream, stream_options: so, ...whole } = req;
+      const r = await g.fleet.complete(whole, fleetOptions(c, ac.signal));
+      c.set('worker', r.worker);
+      const includeUsage = (so as { include_usage?: unknown } | undefined)?.include_usage === true;
+      return c.body(completionSse(r.response, includeUsage), 200, {
+        'content-type': 'text/event-stream; charset=utf-8',
+        'cache-control': 'no-cache',
+        'x-accel-buffering': 'no',
+        'x-fleet-worker': r.worker,
+      });
+    }
     const r = await g.fleet.complete(req, fleetOptions(c, ac.signal));
     c.set('worker', r.worker);
     return c.json(r.response, 200, { 'x-fleet-worker': r.worker });

@@ -108,10 +108,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     metrics: new GatewayMetrics(fleet),
     keepAliveMs: o.keepAliveMs ?? 15_000,
     logBodies: o.logBodies ?? false,
+    maxBodyBytes: o.maxBodyBytes ?? 4 * 1024 * 1024,
     isDraining: () => draining,
     reload: () => reload(),
   };
-  const app = createGatewayApp(g, { maxBodyBytes: o.maxBodyBytes ?? 4 * 1024 * 1024 });
+  const app = createGatewayApp(g);
   const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
 
   await new Promise<void>((resolve, reject) => {

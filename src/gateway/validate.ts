@@ -55,6 +55,13 @@ const ollamaGenerateSchema = z.looseObject({
   options: ollamaOptions,
 });
 
+const ollamaEmbedSchema = z.looseObject({
+  model: z.string().optional(),
+  input: z.union([z.string(), z.array(z.string()).min(1)]),
+  truncate: z.boolean().optional(),
+});
+const ollamaLegacyEmbedSchema = z.looseObject({ model: z.string().optional(), prompt: z.string() });
+
 export type OllamaChatBody = z.infer<typeof ollamaChatSchema>;
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;
 
@@ -72,7 +79,10 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = pathOf(issue.path);
-  const message = issue.code === 'invalid_type' && issue.input === undefined ? 'required' : issue.message;
+  // A missing field of a union type (input, prompt) is an invalid_union issue: say "required" too.
+  const missing =
+    (issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined;
+  const message = missing ? 'required' : issue.message;
   throw badRequest(`${what}: ${field || 'body'}: ${message}`, field || null);
 }
 
@@ -83,3 +93,5 @@ export const parseEmbedding = (b: unknown) =>
   parse(embeddingSchema, b, 'embedding request') as EmbeddingRequest;
 export const parseOllamaChat = (b: unknown) => parse(ollamaChatSchema, b, 'chat request');
 export const parseOllamaGenerate = (b: unknown) => parse(ollamaGenerateSchema, b, 'generate request');
+export const parseOllamaEmbed = (b: unknown) => parse(ollamaEmbedSchema, b, 'embed request');
+export const parseOllamaLegacyEmbed = (b: unknown) => parse(ollamaLegacyEmbedSchema, b, 'embeddings request');

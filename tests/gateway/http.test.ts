@@ -41,6 +41,25 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
     });
     expect(r.status).toBe(413);
     expect((await json(r)).error.code).toBe('body_too_large');
+    // Without a Content-Length (chunked), the limit is enforced while reading.
+    const big = new TextEncoder().encode(
+      JSON.stringify({ messages: [{ role: 'user', content: 'y'.repeat(3000) }] }),
+    );
+    const chunked = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(c) {
+          c.enqueue(big.subarray(0, 1500));
+          c.enqueue(big.subarray(1500));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(chunked.status).toBe(413);
+    expect((await json(chunked)).error.code).toBe('body_too_large');
+    expect((await post(`${gw.url}/v1/chat/completions`, CHAT)).status).toBe(200);
   });
 
   it('401 without or with a wrong key; health stays public; keys never echoed', async () => {

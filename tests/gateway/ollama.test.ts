@@ -82,4 +82,31 @@ describe('Ollama API over the fleet', () => {
     expect(r.status).toBe(400);
     expect(await r.json()).toEqual({ error: 'chat request: messages: required' });
   });
+
+  it('/api/embed (one text or several, in order) and the older /api/embeddings', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['nomic'] })]);
+    let r = await post(`${gw.url}/api/embed`, { model: 'nomic', input: ['first text', 'second text'] });
+    expect(r.status).toBe(200);
+    expect(r.headers.get('x-fleet-worker')).toBe('a');
+    const b = (await r.json()) as { model: string; embeddings: number[][]; prompt_eval_count: number };
+    expect(b.model).toBe('nomic');
+    expect(b.embeddings).toHaveLength(2);
+    expect(b.embeddings[0]!.length).toBeGreaterThan(0);
+    expect(b.embeddings[0]).not.toEqual(b.embeddings[1]);
+    expect(b.prompt_eval_count).toBeGreaterThan(0);
+
+    r = await post(`${gw.url}/api/embed`, { model: 'nomic', input: 'second text' });
+    const one = (await r.json()) as { embeddings: number[][] };
+    expect(one.embeddings).toEqual([b.embeddings[1]]);
+
+    r = await post(`${gw.url}/api/embeddings`, { model: 'nomic', prompt: 'first text' });
+    expect(r.status).toBe(200);
+    expect(((await r.json()) as { embedding: number[] }).embedding).toEqual(b.embeddings[0]);
+
+    r = await post(`${gw.url}/api/embed`, { model: 'nomic' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toEqual({ error: 'embed request: input: required' });
+    const recent = gw.fleet.stats().workers[0]!.completed;
+    expect(recent).toBe(3);
+  });
 });

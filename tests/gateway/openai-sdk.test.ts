@@ -111,4 +111,25 @@ describe('the official openai SDK against the gateway', () => {
     expect(e.data).toHaveLength(2);
     expect(e.data[0]!.embedding.length).toBe(384);
   });
+
+  it('a streamed text completion: the whole text as one chunk, usage when asked, then the end', async () => {
+    const { gw } = await startFleetGateway([sim('a', { outputTokens: 6 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
+    const stream = await client.completions.create({
+      model: 'sim-model',
+      prompt: 'Once upon a time',
+      max_tokens: 6,
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    const chunks = [];
+    for await (const c of stream) chunks.push(c);
+    const text = chunks.map((c) => c.choices[0]?.text ?? '').join('');
+    expect(text.trim().split(' ')).toHaveLength(6);
+    expect(chunks[0]!.choices[0]!.finish_reason).toBe('stop'); // the sim's answer is 6 tokens long
+    expect(chunks.at(-1)!.usage!.completion_tokens).toBe(6);
+    // The non-streamed completion still works the same.
+    const whole = await client.completions.create({ model: 'sim-model', prompt: 'Hi', max_tokens: 3 });
+    expect(whole.choices[0]!.text.trim().split(' ')).toHaveLength(3);
+  });
 });
