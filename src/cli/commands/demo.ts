@@ -42,8 +42,12 @@ export function registerDemoCommand(program: Command, io: Io): void {
       'gateway port (0 = any free port; if the default is taken, any free one)',
       DEFAULT_PORT,
     )
-    .option('--time-scale <x>', 'real time = model time x this (smaller = faster demo)', '0.2')
-    .option('--requests <n>', 'requests per benchmark level', '40')
+    .option('--time-scale <x>', 'real time = model time x this (smaller = faster demo)', '0.1')
+    .option(
+      '--requests <n>',
+      'requests per benchmark level (enough that the last slow request does not dominate)',
+      '96',
+    )
     .action(async (flags: DemoFlags) => {
       io.exitCode = await runDemo(flags, io);
     });
