@@ -43,6 +43,36 @@ describe('fleet test', () => {
     expect(r.stdout).toMatch(/answered by sim-1 in \d+\.\d\ds \(TTFT \d+\.\d\ds, 12 tokens, [\d.]+ tok\/s\)/);
   });
 
+  it('says why each unhealthy worker is down: wrong key, model not there, refused', async () => {
+    sim = await startSimFleet([
+      { id: 'locked', type: 'llama_cpp', apiKey: 'right-key' },
+      { id: 'other-model', type: 'ollama', models: ['llama3'] },
+      { id: 'fine', type: 'openai' },
+      { id: 'gone', type: 'vllm' },
+    ]);
+    const cfg = sim.workerConfig();
+    cfg.workers[1]!.model = 'mistral';
+    await sim.workers[3]!.crash();
+    const dir = mkdtempSync(join(tmpdir(), 'fleet-cli-'));
+    const file = join(dir, 'workers.json');
+    writeFileSync(
+      file,
+      JSON.stringify({ workers: cfg.workers.map((w, i) => (i === 0 ? { ...w, api_key: 'wrong-key' } : w)) }),
+    );
+    const r = await runFleet(['test', '-c', file]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/locked \(✗\) .*DOWN: 401 unauthorized: check api_key/);
+    expect(r.stdout).toMatch(
+      /other-model \(✗\) .*DOWN: model "mistral" not found on this Ollama \(run `ollama pull mistral`\)/,
+    );
+    expect(r.stdout).toMatch(/fine \(✓\)/);
+    expect(r.stdout).toMatch(/gone \(✗\) .*DOWN: .*refused/);
+    expect(r.stdout).toContain('Healthy workers: 1/4');
+    expect(r.stdout).toContain('answered by fine');
+    // The key is never printed.
+    expect(r.stdout + r.stderr).not.toContain('wrong-key');
+  });
+
   it('exits 1 and says why when no worker is healthy', async () => {
     const file = await simConfig(1);
     await sim!.workers[0]!.crash();
