@@ -291,20 +291,23 @@ export class Fleet extends EventEmitter<FleetEvents> {
       ac.abort(new FleetError('FLEET_ABORTED', 'request aborted by the caller', { cause: caller?.reason }));
     if (caller?.aborted) onAbort();
     else caller?.addEventListener('abort', onAbort, { once: true });
-    const totalMs = plan.opts.timeoutMs ?? this.settings.requestTimeout * 1000 * (plan.maxRetries + 1);
-    const timer = this.clock.setTimeout(
-      () =>
-        ac.abort(
-          new FleetError(
-            'FLEET_UPSTREAM_TIMEOUT',
-            `request timed out after ${Math.round(totalMs)} ms (including queueing and retries)`,
-            {
-              phase: 'total',
-            },
-          ),
-        ),
-      totalMs,
-    );
+    // Each attempt has its worker's own timeouts and queueing has queue_timeout; an overall limit
+    // (queueing + retries) exists only when the caller asks for one.
+    const totalMs = plan.opts.timeoutMs;
+    const timer =
+      totalMs === undefined
+        ? undefined
+        : this.clock.setTimeout(
+            () =>
+              ac.abort(
+                new FleetError(
+                  'FLEET_UPSTREAM_TIMEOUT',
+                  `request timed out after ${Math.round(totalMs)} ms (including queueing and retries)`,
+                  { phase: 'total' },
+                ),
+              ),
+            totalMs,
+          );
     return {
       ac,
       dispose: () => {
@@ -336,16 +339,18 @@ export class Fleet extends EventEmitter<FleetEvents> {
     w.outputTokens += out;
     w.rates.observe(Math.max(0, prompt - cached), out, latencyMs, ttftMs);
     this.health.onSuccess(w);
-    this.emit('request:end', {
-      id: plan.id,
-      worker: w.id,
-      model: plan.model,
-      attempt: a.attempt,
-      ok: true,
-      latencyMs,
-      ...(ttftMs === undefined ? {} : { ttftMs }),
-      outputTokens: out,
-    });
+    // Events are built only when someone listens: this runs for every request.
+    if (this.listenerCount('request:end') > 0)
+      this.emit('request:end', {
+        id: plan.id,
+        worker: w.id,
+        model: plan.model,
+        attempt: a.attempt,
+        ok: true,
+        latencyMs,
+        ...(ttftMs === undefined ? {} : { ttftMs }),
+        outputTokens: out,
+      });
     return out;
   }
 
@@ -370,16 +375,17 @@ export class Fleet extends EventEmitter<FleetEvents> {
     w.countError(err.code);
     const retry = canRetry && !callerGone && err.retryable && a.attempt <= plan.maxRetries && !this.#refusing;
     if (retry) w.retried++;
-    this.emit('request:end', {
-      id: plan.id,
-      worker: w.id,
-      model: plan.model,
-      attempt: a.attempt,
-      ok: false,
-      latencyMs,
-      error: err.code,
-      retrying: retry,
-    });
+    if (this.listenerCount('request:end') > 0)
+      this.emit('request:end', {
+        id: plan.id,
+        worker: w.id,
+        model: plan.model,
+        attempt: a.attempt,
+        ok: false,
+        latencyMs,
+        error: err.code,
+        retrying: retry,
+      });
     if (!retry) return undefined;
     const others = this.scheduler
       .eligible(plan.model)
@@ -394,14 +400,15 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   started(a: Attempt, plan: RequestPlan, stream: boolean): void {
-    this.emit('request:start', {
-      id: plan.id,
-      worker: a.worker.id,
-      model: plan.model,
-      attempt: a.attempt,
-      queuedMs: a.lease.queuedMs,
-      stream,
-    });
+    if (this.listenerCount('request:start') > 0)
+      this.emit('request:start', {
+        id: plan.id,
+        worker: a.worker.id,
+        model: plan.model,
+        attempt: a.attempt,
+        queuedMs: a.lease.queuedMs,
+        stream,
+      });
   }
 
   #plan(req: ChatRequest | CompletionRequest | EmbeddingRequest, opts: RequestOptions): RequestPlan {

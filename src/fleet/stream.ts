@@ -71,10 +71,7 @@ export async function* runStreamAttempts(
         throw reasonOr(ac.signal, e);
       });
       seq = lease.seq;
-      const attemptAc = new AbortController();
-      const onAbort = () => attemptAc.abort(ac.signal.reason);
-      ac.signal.addEventListener('abort', onAbort, { once: true });
-      const a: Attempt = { worker: lease.worker, lease, signal: attemptAc.signal, attempt };
+      const a: Attempt = { worker: lease.worker, lease, signal: ac.signal, attempt };
       fleet.started(a, plan, true);
       const t0 = fleet.clock.now();
       let ttftMs: number | undefined;
@@ -82,8 +79,10 @@ export async function* runStreamAttempts(
       let chunks = 0;
       let usage: ChatChunk['usage'];
       const held: ChatChunk[] = [];
-      const it = lease.worker.backend.chatStream(req, { signal: attemptAc.signal })[Symbol.asyncIterator]();
+      const it = lease.worker.backend.chatStream(req, { signal: ac.signal })[Symbol.asyncIterator]();
       let done = false;
+      /** The attempt failed and its upstream request is already over (retried, or thrown). */
+      let failed = false;
       try {
         for (;;) {
           const r = await it.next();
@@ -121,8 +120,9 @@ export async function* runStreamAttempts(
         });
         return;
       } catch (e) {
+        failed = true;
         const err = reasonOr(ac.signal, e).withWorker(lease.worker.id);
-        attemptAc.abort(err);
+        // The backend tore its exchange down when it threw; make sure the iterator is closed.
         await it.return?.().catch(() => undefined);
         fleet.releaseAfter(lease, err);
         const delay = fleet.failed(a, plan, err, fleet.clock.now() - t0, !yielded);
@@ -132,11 +132,10 @@ export async function* runStreamAttempts(
           throw reasonOr(ac.signal, err);
         });
       } finally {
-        ac.signal.removeEventListener('abort', onAbort);
-        if (!done) {
-          // The consumer broke out (or an error ended the attempt): stop the upstream request now.
+        if (!done && !failed) {
+          // The consumer broke out: the request is over, stop the upstream one now.
           const closed = new FleetError('FLEET_ABORTED', 'stream closed by the consumer');
-          attemptAc.abort(ac.signal.reason ?? closed);
+          ac.abort(closed);
           await it.return?.().catch(() => undefined);
           fleet.releaseAfter(lease, closed);
         }

@@ -14,7 +14,11 @@ export interface RequestOptions {
   affinityKey?: string;
   /** Model to use; overrides the request body's `model`. @default the body's model, else each worker's own */
   model?: string;
-  /** ms for the whole request including queueing and retries. @default settings.request_timeout x (max_retries + 1) */
+  /**
+   * ms for the whole request including queueing and retries. @default none: each attempt is bounded
+   * by its worker's timeouts (request_timeout, first_token_timeout, stall_timeout) and queueing by
+   * queue_timeout
+   */
   timeoutMs?: number;
   /** ms the request may wait in the queue. @default settings.queue_timeout */
   queueTimeoutMs?: number;
