@@ -5,6 +5,10 @@
  * Each run starts on fresh workers (empty caches). Prints model-time figures (what the job would
  * take on the simulated hardware), ratios, and the ideal each could reach.
  *
+ * Figures in docs/performance.md use --time-scale 0.5: at 0.1-0.2 this one process (15 streaming
+ * workers, the fleet, the batch) is CPU-bound on a shared machine and event-loop delays stretch
+ * model time by a few percent.
+ *
  * Flags: --papers N (100), --time-scale X (0.1), --tokens N (6000 per paper),
  *        --prefill-tps N (1000), --decode-tps N (40), --output-tokens N (120), --slots N (5),
  *        --cache-tokens N (131072).

@@ -149,6 +149,8 @@ export async function runBatch(
   let done = resumed;
   let failed = 0;
   const t0 = clock.now();
+  // Each invocation that sends something is a run; the journal sums their times for the job.
+  const run = pending.length > 0 ? prep.journal.startRun(new Date(clock.wallNow()).toISOString()) : undefined;
   const outcome = await runTasks({
     fleet,
     clock,
@@ -162,6 +164,7 @@ export async function runBatch(
       // Committed before anything else looks at it: a crash after this line loses nothing.
       prep.journal.record(r);
       thisRun.push(r);
+      if (run !== undefined) prep.journal.noteRun(run, (clock.now() - t0) / 1000, thisRun.length);
       if (jsonl !== undefined) appendFileSync(jsonl, JSON.stringify(resultEntry(r)) + '\n');
       done++;
       if (!r.ok) failed++;
@@ -177,6 +180,8 @@ export async function runBatch(
     },
   });
 
+  if (run !== undefined) prep.journal.noteRun(run, outcome.elapsedMs / 1000, thisRun.length);
+  const runs = prep.journal.runs();
   const stats = fleet.stats();
   const records = currentRecords(tasks, prep.journal.all());
   const failures = records.filter((r) => !r.ok);
@@ -191,6 +196,8 @@ export async function runBatch(
     resumed,
     totalTimeS: outcome.elapsedMs / 1000,
     tasksThisRun: thisRun.length,
+    jobTimeS: runs.elapsedS,
+    runs: runs.runs,
     output: o.output ?? 'processing_results.json',
     journal: prep.statePath,
     workers: stats.workers.map((w) => {

@@ -37,6 +37,12 @@ CREATE TABLE IF NOT EXISTS tasks (
   ok INTEGER NOT NULL,
   finished_at TEXT NOT NULL,
   record TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS runs (
+  run INTEGER PRIMARY KEY AUTOINCREMENT,
+  started_at TEXT NOT NULL,
+  elapsed_s REAL NOT NULL,
+  tasks INTEGER NOT NULL
 );`;
 
 /** The job a journal belongs to: a hash, and the readable facts it was made from (for messages). */
@@ -111,6 +117,32 @@ export class Journal {
   /** Commits one finished task (replacing an earlier failure of the same task). */
   record(r: TaskRecord): void {
     this.#put.run(r.taskId, r.ok ? 1 : 0, r.timestamp, JSON.stringify(r));
+  }
+
+  /**
+   * Starts a run of the job (each invocation is one): its time and task count are kept with
+   * `noteRun`, so the job's time over all its runs survives a crash (up to its last finished task).
+   */
+  startRun(startedAt: string): number {
+    const info = this.#db
+      .prepare('INSERT INTO runs (started_at, elapsed_s, tasks) VALUES (?, 0, 0)')
+      .run(startedAt);
+    return Number(info.lastInsertRowid);
+  }
+
+  /** Updates a run's elapsed seconds and the tasks it finished. */
+  noteRun(run: number, elapsedS: number, tasks: number): void {
+    this.#db.prepare('UPDATE runs SET elapsed_s = ?, tasks = ? WHERE run = ?').run(elapsedS, tasks, run);
+  }
+
+  /** Every run of the job so far (this one included): how many, their seconds and tasks summed. */
+  runs(): { runs: number; elapsedS: number; tasks: number } {
+    const row = this.#db
+      .prepare(
+        'SELECT count(*) AS n, coalesce(sum(elapsed_s), 0) AS s, coalesce(sum(tasks), 0) AS t FROM runs',
+      )
+      .get() as { n: number; s: number; t: number };
+    return { runs: row.n, elapsedS: row.s, tasks: row.t };
   }
 
   /** Every task recorded, by task id. */

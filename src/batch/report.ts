@@ -24,9 +24,16 @@ export interface BatchSummary {
   pending: number;
   /** Finished in an earlier run and taken from the journal (not sent again). */
   resumed: number;
-  /** Seconds this run took, and the tasks it finished per second. */
+  /**
+   * Seconds this run (this invocation) took, and the tasks it finished: `total_time_seconds` and
+   * `tasks_per_second` are this run's, so the speed is what the fleet delivered, not inflated by
+   * tasks taken from the journal.
+   */
   totalTimeS: number;
   tasksThisRun: number;
+  /** Seconds of every run of the job so far summed (this one included), and how many runs that was. */
+  jobTimeS: number;
+  runs: number;
   output: string;
   journal: string;
   workers: WorkerSummary[];
@@ -92,6 +99,9 @@ export function resultsJson(s: BatchSummary, records: TaskRecord[]): Record<stri
     total_time_seconds: round(s.totalTimeS),
     tasks_per_second: round(s.totalTimeS > 0 ? s.tasksThisRun / s.totalTimeS : 0),
     results: records.map(resultEntry),
+    tasks_this_run: s.tasksThisRun,
+    job_time_seconds: round(s.jobTimeS),
+    runs: s.runs,
     pending_tasks: s.pending,
     resumed_tasks: s.resumed,
     workers: s.workers.map((w) => ({
@@ -133,8 +143,10 @@ export function finalBlock(s: BatchSummary, failures: TaskRecord[]): string {
     `Successful: ${s.successful}`,
     `Failed: ${s.failed}`,
     `Success rate: ${pct(s.successful, s.totalTasks).toFixed(1)}%`,
-    `Total time: ${s.totalTimeS.toFixed(1)}s`,
-    `Average speed: ${(s.totalTimeS > 0 ? s.tasksThisRun / s.totalTimeS : 0).toFixed(2)} tasks/sec`,
+    `Total time: ${s.totalTimeS.toFixed(1)}s` +
+      (s.runs > 1 ? ` (this run; the job took ${s.jobTimeS.toFixed(1)}s over ${s.runs} runs)` : ''),
+    `Average speed: ${(s.totalTimeS > 0 ? s.tasksThisRun / s.totalTimeS : 0).toFixed(2)} tasks/sec` +
+      (s.resumed > 0 ? ` (this run's ${s.tasksThisRun} tasks)` : ''),
   ];
   if (s.resumed > 0) lines.push(`Resumed: ${s.resumed} tasks from the journal (not sent again)`);
   if (s.pending > 0) lines.push(`Not run yet: ${s.pending} tasks`);

@@ -91,6 +91,11 @@ export function aggregateLevel(inp: LevelInput): Omit<LevelResult, 'notes'> {
       busy_utilization: round(ws.utilisation * 100, 2),
       slot_occupancy: round(ws.slotOccupancy * 100, 2),
       cap: ws.cap,
+      p50_service_time: s(ws.latency.p50),
+      state: ws.state,
+      reason: ws.reason,
+      failed_attempts: ws.failed,
+      attempt_errors: { ...ws.errors },
     };
   });
   const unattributed = perWorker.get('(none)');
@@ -109,6 +114,11 @@ export function aggregateLevel(inp: LevelInput): Omit<LevelResult, 'notes'> {
       busy_utilization: 0,
       slot_occupancy: 0,
       cap: 0,
+      p50_service_time: 0,
+      state: 'none',
+      reason: 'failed before any worker was chosen',
+      failed_attempts: unattributed.failed,
+      attempt_errors: {},
     });
   const real = workers.filter((w) => w.cap > 0);
   const res: Omit<LevelResult, 'notes'> = {

@@ -110,9 +110,10 @@ h1{font-size:22px}h2{font-size:16px;margin-top:28px}
 .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(520px,1fr));gap:16px}
 .chart{position:relative;height:300px}
 table{border-collapse:collapse;margin-top:8px;font-size:13px}td,th{border:1px solid #ccc;padding:3px 8px;text-align:right}
-td:last-child{text-align:left}.none{color:#666}.meta{color:#444}
+td:last-child{text-align:left}.none{color:#666}.meta{color:#444}.partial{color:#a40}
 </style></head><body>
 <h1>${esc(title)}</h1>
+${r.partial ? `<p class="partial"><strong>Interrupted: partial results.</strong> ${esc(r.notes?.at(-1) ?? '')}</p>` : ''}
 <p class="meta">${esc(r.timestamp ?? '')} &middot; ${esc(workers)}${cfg ? ` &middot; ${cfg.requests} requests per level, max_tokens ${cfg.max_tokens}, ${cfg.stream ? 'streaming' : 'not streaming'}` : ''}</p>
 <div class="grid">
 ${panel('throughput', closed.length > 0 || open.length === 0 ? 'Throughput vs concurrency' : 'Throughput vs offered rate', levels.length > 0)}

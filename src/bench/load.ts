@@ -18,6 +18,7 @@ export interface LoadResult<T> {
  * Closed loop (the guide's concurrency levels): `concurrency` callers, each sending its next
  * request the moment its last one ended, until `total` were sent. A request is due when its
  * caller became free, so the gap to its actual send is the generator's own dispatch lag.
+ * Aborting `signal` stops sending; requests in flight are awaited (the caller cancels them).
  */
 export async function closedLoop<T extends { endAt: number }>(
   clock: Clock,
@@ -25,6 +26,7 @@ export async function closedLoop<T extends { endAt: number }>(
   concurrency: number,
   send: SendFn<T>,
   onSample?: (s: T) => void,
+  signal?: AbortSignal,
 ): Promise<LoadResult<T>> {
   const samples: T[] = [];
   const lag: number[] = [];
@@ -32,7 +34,8 @@ export async function closedLoop<T extends { endAt: number }>(
   const startedAt = clock.now();
   const caller = async () => {
     let free = clock.now();
-    while (next < total) {
+    // An aborted run sends nothing more; requests in flight end as the caller cancels them.
+    while (next < total && !signal?.aborted) {
       const i = next++;
       const sent = clock.now();
       lag.push(sent - free);
@@ -62,13 +65,14 @@ export function schedule(total: number, rate: number, arrival: Arrival, random: 
  * Open loop: requests leave on a schedule, whatever the fleet does, and each one's latency counts
  * from its scheduled time (so a slow fleet shows as queueing, not as a lower offered load).
  * Several requests due in the same millisecond go out together, so high rates do not depend on
- * timer resolution.
+ * timer resolution. Aborting `signal` stops the schedule; requests already sent are awaited.
  */
 export async function openLoop<T>(
   clock: Clock,
   offsets: readonly number[],
   send: SendFn<T>,
   onSample?: (s: T) => void,
+  signal?: AbortSignal,
 ): Promise<LoadResult<T>> {
   const samples: T[] = [];
   const lag: number[] = [];
@@ -77,7 +81,8 @@ export async function openLoop<T>(
   for (const [i, off] of offsets.entries()) {
     const due = startedAt + off;
     const wait = due - clock.now();
-    if (wait >= 1) await clock.sleep(wait);
+    if (wait >= 1) await clock.sleep(wait, signal).catch(() => undefined);
+    if (signal?.aborted) break;
     lag.push(Math.max(0, clock.now() - due));
     pending.push(
       send(i, due).then((s) => {

@@ -58,7 +58,7 @@ export function formatScalingSummary(rows: readonly ScalingResult[]): string {
 }
 
 export function formatComplete(r: BenchmarkResults, savedTo: string | undefined): string {
-  let s = banner('BENCHMARK COMPLETE');
+  let s = banner(r.partial ? 'BENCHMARK INTERRUPTED (partial results)' : 'BENCHMARK COMPLETE');
   if (r.best_concurrency)
     s += `Best concurrency: ${r.best_concurrency.concurrency} (${f1(r.best_concurrency.requests_per_second)} req/sec)\n`;
   if (r.best_worker_count)

@@ -57,7 +57,8 @@ export function trackProgress(run: BenchmarkRun, o: ProgressOptions): void {
       nextLine = Math.min(total, done + Math.ceil(total / 4));
     }
   });
-  run.on('level:end', () => {
+  // First in line, so the bar is gone before anything prints the level's results under it.
+  run.prependListener('level:end', () => {
     bar?.stop();
     bar = undefined;
   });

@@ -65,7 +65,11 @@ export interface BenchmarkOptions {
   soloBaseline?: boolean;
   /** Tag in every prompt so no server cache can answer one from another. @default from the wall clock */
   runId?: string;
-  /** Aborting stops the run: in-flight requests are cancelled and the run rejects. */
+  /**
+   * Aborting stops the run: nothing more is sent, requests in flight are cancelled, and the run
+   * resolves with what was measured so far, marked `partial: true` (the interrupted level too,
+   * covering the requests that finished before; the cancelled ones are left out).
+   */
   signal?: AbortSignal;
 }
 
@@ -140,6 +144,9 @@ class Runner {
   readonly notes: string[] = [];
   readonly emitter: BenchmarkRun;
   #levels = 0;
+  /** The level being measured, and the one an interruption cut short, for the run's note. */
+  #current: LevelStart | undefined;
+  #cut: LevelStart | undefined;
 
   constructor(options: BenchmarkOptions, deps: BenchmarkDeps, run: BenchmarkRun) {
     this.o = {
@@ -206,15 +213,60 @@ class Runner {
     // pending, and Node would exit mid-run. One ref'd timer keeps it alive until the end.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
-      return await this.#all(results);
+      await this.#all(results);
+    } catch (e) {
+      if (!this.o.signal?.aborted) throw e;
     } finally {
       clearInterval(keepAlive);
     }
+    if (this.o.signal?.aborted) {
+      results.partial = true;
+      const at = this.#cut ?? this.#current;
+      const where = at ? `during ${levelLabel(at)}` : 'between levels';
+      this.note(
+        `interrupted ${where}: these results are partial. Levels finished before it are complete; an interrupted level is marked "partial" and never chosen as the best`,
+      );
+    }
+    this.#best(results);
+    return results;
   }
 
-  async #all(results: BenchmarkResults): Promise<BenchmarkResults> {
+  /** Best concurrency and worker count among complete, valid levels. */
+  #best(results: BenchmarkResults): void {
+    const bestC = [...results.concurrency_benchmark]
+      .filter((l) => l.self_check.valid && !l.partial)
+      .sort((a, b) => b.requests_per_second - a.requests_per_second)[0];
+    if (bestC)
+      results.best_concurrency = {
+        concurrency: bestC.concurrency,
+        requests_per_second: bestC.requests_per_second,
+      };
+    const bestW = [...results.scaling_benchmark]
+      .filter((r) => !r.level.partial)
+      .sort((a, b) => b.requests_per_second - a.requests_per_second)[0];
+    if (bestW)
+      results.best_worker_count = { workers: bestW.workers, requests_per_second: bestW.requests_per_second };
+  }
+
+  /** A fleet for one phase; an abort closes it at once, which cancels its requests in flight. */
+  #open(config: Pick<FleetConfig, 'workers' | 'settings'>): { fleet: Fleet; close: () => Promise<void> } {
+    const fleet = this.make(config);
+    const signal = this.o.signal;
+    const onAbort = () => void fleet.close();
+    signal?.addEventListener('abort', onAbort, { once: true });
+    return {
+      fleet,
+      close: async () => {
+        signal?.removeEventListener('abort', onAbort);
+        await fleet.close();
+      },
+    };
+  }
+
+  async #all(results: BenchmarkResults): Promise<void> {
     const { o } = this;
-    const fleet = this.make(o.config);
+    this.#checkAborted();
+    const { fleet, close } = this.#open(o.config);
     try {
       const stats = await this.#ready(fleet, 'concurrency');
       const up = isUp(stats);
@@ -225,32 +277,16 @@ class Runner {
           `no worker is healthy, nothing to benchmark (${why}). Start the servers or fix the config, then check with \`fleet test\``,
         );
       }
+      // Levels are added as they finish, so an interrupted run keeps what it measured.
       if (o.mode !== 'scaling') {
-        if (o.rates) results.rate_benchmark = await this.#rates(fleet);
-        else results.concurrency_benchmark = await this.#concurrency(fleet);
+        if (o.rates) await this.#rates(fleet, (results.rate_benchmark = []));
+        else await this.#concurrency(fleet, results.concurrency_benchmark);
       }
     } finally {
-      await fleet.close();
+      await close();
     }
-    if (o.mode !== 'concurrency') {
-      const { rows, solo } = await this.#scaling();
-      results.scaling_benchmark = rows;
-      if (solo) results.solo_throughput = solo;
-    }
-    const bestC = [...results.concurrency_benchmark]
-      .filter((l) => l.self_check.valid)
-      .sort((a, b) => b.requests_per_second - a.requests_per_second)[0];
-    if (bestC)
-      results.best_concurrency = {
-        concurrency: bestC.concurrency,
-        requests_per_second: bestC.requests_per_second,
-      };
-    const bestW = [...results.scaling_benchmark].sort(
-      (a, b) => b.requests_per_second - a.requests_per_second,
-    )[0];
-    if (bestW)
-      results.best_worker_count = { workers: bestW.workers, requests_per_second: bestW.requests_per_second };
-    return results;
+    this.#checkAborted();
+    if (o.mode !== 'concurrency') await this.#scaling(results);
   }
 
   async #ready(fleet: Fleet, phase: Phase): Promise<FleetStats> {
@@ -264,8 +300,7 @@ class Runner {
     if (s?.aborted) throw new FleetError('FLEET_ABORTED', 'benchmark interrupted', { cause: s.reason });
   }
 
-  async #concurrency(fleet: Fleet): Promise<LevelResult[]> {
-    const out: LevelResult[] = [];
+  async #concurrency(fleet: Fleet, out: LevelResult[]): Promise<void> {
     for (const c of this.o.concurrencyLevels) {
       if (c > this.o.requests) {
         this.note(
@@ -275,44 +310,50 @@ class Runner {
       }
       out.push(await this.#level(fleet, 'concurrency', c, this.o.requests));
     }
-    return out;
   }
 
-  async #rates(fleet: Fleet): Promise<LevelResult[]> {
-    const out: LevelResult[] = [];
+  async #rates(fleet: Fleet, out: LevelResult[]): Promise<void> {
     for (const r of this.o.rates ?? []) {
       const total =
         this.o.durationS === undefined ? this.o.requests : Math.max(1, Math.round(r * this.o.durationS));
       out.push(await this.#level(fleet, 'rate', 0, total, r));
     }
-    return out;
   }
 
-  async #scaling(): Promise<{ rows: ScalingResult[]; solo: Record<string, number> | undefined }> {
+  async #scaling(results: BenchmarkResults): Promise<void> {
     const plan = scalingPlan(this.o.config.workers.length, this.o.workerCounts);
     for (const n of plan.skipped)
-      this.note(`worker count ${n} skipped: only ${this.o.config.workers.length} workers are configured`);
+      this.note(
+        `worker count ${n} skipped: only ${this.o.config.workers.length} worker${this.o.config.workers.length === 1 ? ' is' : 's are'} configured`,
+      );
     const measured = new Map<number, { level: LevelResult; healthy: number; ids: string[] }>();
-    for (const n of plan.counts) measured.set(n, await this.#subset(n));
-    let solo: Record<string, number> | undefined;
-    const maxN = Math.max(0, ...plan.counts);
-    if (maxN > 0 && (this.o.soloBaseline || !measured.has(1))) {
-      solo = {};
-      for (let i = 0; i < (this.o.soloBaseline ? maxN : 1); i++) {
+    // Each worker's solo level, by id; worker 1's is the 1-worker count when that was measured.
+    const solo = new Map<string, LevelResult>();
+    try {
+      for (const n of plan.counts) measured.set(n, await this.#subset(n));
+      const maxN = Math.max(0, ...plan.counts);
+      // Without the solo baseline only worker 1 alone is needed (the speedup's base).
+      for (let i = 0; i < (this.o.soloBaseline ? maxN : Math.min(1, maxN)); i++) {
         const w = this.o.config.workers[i];
         if (!w) break;
-        const one = i === 0 && measured.has(1) ? measured.get(1)?.level : (await this.#subset(1, i)).level;
-        solo[w.id] = one?.requests_per_second ?? 0;
+        const one = i === 0 ? measured.get(1)?.level : undefined;
+        solo.set(w.id, one ?? (await this.#subset(1, i)).level);
       }
+    } finally {
+      // Rows for every count measured, also when the run was interrupted part-way.
+      const soloLevels = Object.fromEntries(solo);
+      results.scaling_benchmark = plan.counts.flatMap((n) => {
+        const m = measured.get(n);
+        if (!m) return [];
+        const r = scalingResult(n, m.ids, m.healthy, m.level, soloLevels);
+        this.emitter.emit('scaling:end', r);
+        return [r];
+      });
+      if (solo.size > 0)
+        results.solo_throughput = Object.fromEntries(
+          [...solo].map(([id, l]) => [id, l.requests_per_second] as const),
+        );
     }
-    const rows = plan.counts.map((n) => {
-      const m = measured.get(n);
-      if (!m) throw new Error('unreachable');
-      const r = scalingResult(n, m.ids, m.healthy, m.level, solo ?? {});
-      this.emitter.emit('scaling:end', r);
-      return r;
-    });
-    return { rows, solo };
   }
 
   /** N workers starting at `from` (the first N for scaling; one worker alone for a solo run). */
@@ -320,7 +361,7 @@ class Runner {
     this.#checkAborted();
     const workers = this.o.config.workers.slice(from, from + n);
     const phase: Phase = from > 0 ? 'solo' : 'scaling';
-    const fleet = this.make({ workers, settings: this.o.config.settings });
+    const { fleet, close } = this.#open({ workers, settings: this.o.config.settings });
     try {
       const stats = await this.#ready(fleet, phase);
       const conc = this.o.scalingConcurrency ?? workers.reduce((a, w) => a + w.maxConcurrentRequests, 0);
@@ -328,7 +369,7 @@ class Runner {
       const level = await this.#level(fleet, phase, conc, this.o.requests);
       return { level, healthy, ids: workers.map((w) => w.id) };
     } finally {
-      await fleet.close();
+      await close();
     }
   }
 
@@ -342,19 +383,20 @@ class Runner {
     this.#checkAborted();
     if (this.#levels++ > 0 && this.o.pauseS > 0) await this.clock.sleep(this.o.pauseS * 1000, this.o.signal);
     const ids = fleet.workers.map((w) => w.id);
-    this.emitter.emit('level:start', {
+    const start: LevelStart = {
       phase,
       concurrency,
       total,
       workers: ids,
       ...(rate === undefined ? {} : { rate }),
-    });
+    };
+    this.#current = start;
+    this.emitter.emit('level:start', start);
     await this.#warmup(fleet);
     this.#checkAborted();
     fleet.resetStats();
     const stop = this.monitor();
-    const onAbort = () => void fleet.close();
-    this.o.signal?.addEventListener('abort', onAbort, { once: true });
+    const signal = this.o.signal;
     let t0 = 0;
     const send = (index: number, scheduledAt: number) =>
       sendAndRecord({
@@ -366,24 +408,34 @@ class Runner {
         index,
         scheduledAt,
       });
-    const onSample = (s: Sample) => this.emitter.emit('request', toRecord(phase, s, t0));
+    // Requests the interruption itself cancelled measure nothing about the fleet: left out.
+    const cut = (s: Sample) => signal?.aborted === true && !s.ok && CANCELLED.has(s.error ?? '');
+    const onSample = (s: Sample) => {
+      if (!cut(s)) this.emitter.emit('request', toRecord(phase, s, t0));
+    };
     t0 = this.clock.now();
     const lr =
       rate === undefined
-        ? await closedLoop(this.clock, total, concurrency, send, onSample)
-        : await openLoop(this.clock, schedule(total, rate, this.o.arrival, this.random), send, onSample);
-    this.o.signal?.removeEventListener('abort', onAbort);
+        ? await closedLoop(this.clock, total, concurrency, send, onSample, signal)
+        : await openLoop(
+            this.clock,
+            schedule(total, rate, this.o.arrival, this.random),
+            send,
+            onSample,
+            signal,
+          );
     const load = stop();
-    this.#checkAborted();
+    const partial = signal?.aborted === true;
+    const samples = partial ? lr.samples.filter((x) => !cut(x)) : lr.samples;
     const stats = fleet.stats();
-    const okE2e = lr.samples
+    const okE2e = samples
       .filter((s) => s.ok)
       .map((s) => s.e2eMs)
       .sort((a, b) => a - b);
     const median = okE2e[Math.floor(okE2e.length / 2)] ?? 0;
     const agg = aggregateLevel({
       concurrency: rate === undefined ? concurrency : stats.workers.reduce((a, w) => a + w.maxInFlight, 0),
-      samples: lr.samples,
+      samples,
       startedAt: lr.startedAt,
       endedAt: lr.endedAt,
       stream: this.o.stream,
@@ -392,6 +444,14 @@ class Runner {
       ...(rate === undefined ? {} : { rate, arrival: this.o.arrival }),
     });
     const result: LevelResult = { ...agg, notes: explainLevel(agg) };
+    if (partial) {
+      this.#cut = start;
+      result.partial = true;
+      result.notes.unshift(
+        `interrupted after ${samples.length} of ${total} requests: these figures cover only the requests that finished`,
+      );
+    }
+    this.#current = undefined;
     this.emitter.emit('level:end', { phase, result });
     return result;
   }
@@ -400,18 +460,35 @@ class Runner {
     const n = this.o.warmupPerWorker * fleet.workers.length;
     if (n <= 0) return;
     const cap = fleet.workers.reduce((a, w) => a + w.cap, 0);
-    await closedLoop(this.clock, n, Math.max(1, Math.min(n, cap)), (i, at) =>
-      sendAndRecord({
-        fleet,
-        clock: this.clock,
-        prompt: this.prompts.next(),
-        maxTokens: this.o.maxTokens,
-        stream: this.o.stream,
-        index: i,
-        scheduledAt: at,
-      }),
+    await closedLoop(
+      this.clock,
+      n,
+      Math.max(1, Math.min(n, cap)),
+      (i, at) =>
+        sendAndRecord({
+          fleet,
+          clock: this.clock,
+          prompt: this.prompts.next(),
+          maxTokens: this.o.maxTokens,
+          stream: this.o.stream,
+          index: i,
+          scheduledAt: at,
+        }),
+      undefined,
+      this.o.signal,
     );
   }
+}
+
+/** Codes of requests cut short by closing the fleet on an interruption. */
+const CANCELLED = new Set(['FLEET_CLOSED', 'FLEET_ABORTED']);
+
+/** "concurrency 10", "rate 5 req/s", "3 workers", "w2 alone". */
+export function levelLabel(e: LevelStart): string {
+  if (e.phase === 'rate') return `rate ${e.rate ?? 0} req/s`;
+  if (e.phase === 'concurrency') return `concurrency ${e.concurrency}`;
+  if (e.phase === 'solo') return `${e.workers.join(', ')} alone`;
+  return `${e.workers.length} worker${e.workers.length === 1 ? '' : 's'}`;
 }
 
 function toRecord(phase: Phase, s: Sample, t0: number): RequestRecord {

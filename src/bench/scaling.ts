@@ -17,18 +17,20 @@ export function scalingPlan(
 /**
  * One worker count's row. Efficiency is given two ways (DESIGN.md "Measurement"): speedup / N
  * against worker 1 alone, and throughput / the sum of each of the N workers' solo throughput,
- * which stays fair when the machines differ.
+ * which stays fair when the machines differ. `solo` holds the solo levels by worker id; when one
+ * of the N was not measured alone (`--no-solo`) the solo sum and that efficiency are 0 (unknown).
  */
 export function scalingResult(
   n: number,
   ids: string[],
   healthy: number,
   level: LevelResult,
-  solo: Readonly<Record<string, number>>,
+  solo: Readonly<Record<string, LevelResult>>,
 ): ScalingResult {
   const rps = level.requests_per_second;
-  const base = solo[ids[0] ?? ''] ?? 0;
-  const soloSum = ids.reduce((a, id) => a + (solo[id] ?? 0), 0);
+  const base = solo[ids[0] ?? '']?.requests_per_second ?? 0;
+  const known = ids.every((id) => solo[id] !== undefined);
+  const soloSum = known ? ids.reduce((a, id) => a + (solo[id]?.requests_per_second ?? 0), 0) : 0;
   const speedup = base > 0 ? rps / base : 0;
   const row: Omit<ScalingResult, 'notes'> = {
     workers: n,
@@ -44,5 +46,5 @@ export function scalingResult(
     efficiency_vs_solo: soloSum > 0 ? round((rps / soloSum) * 100, 2) : 0,
     level,
   };
-  return { ...row, notes: explainScaling(row) };
+  return { ...row, notes: explainScaling(row, solo) };
 }

@@ -46,6 +46,16 @@ export interface WorkerLevelResult {
   /** Percent: mean in-flight requests / cap over the level. */
   slot_occupancy: number;
   cap: number;
+  /** Seconds, p50 of the worker's own service time (dispatch -> end, so without queue wait). */
+  p50_service_time: number;
+  /** The fleet's view of the worker at the level's end: healthy, degraded, unhealthy, ... */
+  state: string;
+  /** Why it is not healthy, when it is not (empty otherwise). */
+  reason: string;
+  /** Attempts that failed on this worker, including ones retried elsewhere (so they never show in `failed`). */
+  failed_attempts: number;
+  /** Those failed attempts by FleetError code. */
+  attempt_errors: Record<string, number>;
 }
 
 /** What the load generator saw of itself during a level (it must not be the bottleneck). */
@@ -106,6 +116,11 @@ export interface LevelResult {
   self_check: SelfCheck;
   /** Plain-language reasons this level did not do better (empty when nothing stands out). */
   notes: string[];
+  /**
+   * Set when the run was interrupted during this level: it covers only the requests that finished
+   * before (the ones cut short are left out), and it is never chosen as the best level.
+   */
+  partial?: boolean;
 }
 
 export interface ScalingResult {
@@ -166,6 +181,8 @@ export interface BenchmarkResults {
   best_worker_count?: { workers: number; requests_per_second: number };
   /** Skipped levels and other remarks. */
   notes: string[];
+  /** Set when the run was interrupted (Ctrl-C): only what was measured before is here. */
+  partial?: boolean;
 }
 
 /** One line of `--requests-log`. Times in seconds since the level started. */

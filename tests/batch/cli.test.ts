@@ -158,6 +158,9 @@ describe('fleet batch', () => {
     });
     for (const k of ['timestamp', 'prompts_used', 'total_time_seconds', 'tasks_per_second'])
       expect(out).toHaveProperty(k);
+    // One run: its time is the job's, and the block has no "this run" qualifiers.
+    expect(out).toMatchObject({ runs: 1, tasks_this_run: 40, job_time_seconds: out['total_time_seconds'] });
+    expect(r.stdout).not.toContain('this run');
     const keys = out.results.map((x) => `${x.file}|${x.prompt_template}`);
     expect(new Set(keys).size).toBe(40);
     expect(out.results[0]).toMatchObject({
@@ -239,6 +242,17 @@ describe('fleet batch', () => {
     expect(r2.code).toBe(0);
     expect(r2.stdout).toContain(`(${done1} already done`);
     expect(r2.stdout).toContain(`Resumed: ${done1} tasks from the journal (not sent again)`);
+    // Time and speed are this run's (its tasks over its time), and say so; the job's time is summed
+    // over both runs (the killed one counted up to its last finished task).
+    expect(r2.stdout).toMatch(/Total time: [\d.]+s \(this run; the job took [\d.]+s over 2 runs\)/);
+    expect(r2.stdout).toMatch(
+      new RegExp(`Average speed: [\\d.]+ tasks/sec \\(this run's ${30 - done1} tasks\\)`),
+    );
+    const timing = readOutput(s.dir);
+    expect(timing).toMatchObject({ runs: 2, tasks_this_run: 30 - done1, resumed_tasks: done1 });
+    const runS = timing['total_time_seconds'] as number;
+    expect(timing['tasks_per_second']).toBeCloseTo((30 - done1) / runS, 2);
+    expect(timing['job_time_seconds'] as number).toBeGreaterThan(runS);
     // No finished task was sent twice: run 2 sent exactly the rest.
     expect(requests(s.sim)).toBe(30 - done1);
     const out = readOutput(s.dir);

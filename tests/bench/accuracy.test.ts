@@ -9,38 +9,46 @@ const within = (measured: number, expected: number, frac: number) =>
 
 describe('measured against simulated workers whose service time is known', () => {
   it('closed loop: req/s and response times match the analytical value within 2 %', async () => {
-    // 2 workers x 5 slots, every request exactly 2 s: concurrency 10 keeps all slots busy, so
-    // throughput = 10 / 2 s = 5 req/s and every response time = 2 s. Transport on this loaded
-    // 2-core machine (client and servers share one process) costs 5-20 ms per request: long
-    // requests keep it under 1 %, so what is left to see is the benchmark's own error.
+    // 2 workers x 5 slots, every request exactly 4 s: concurrency 10 keeps all slots busy, so
+    // throughput = 10 / 4 s = 2.5 req/s and every response time = 4 s. Transport on this loaded
+    // 2-core machine (client and servers share one process) costs 10-60 ms per request when other
+    // jobs compete for the cores: long requests keep it near 1 %, so what is left to see is the
+    // benchmark's own error (checked 3 times in a row with both cores kept busy by others). The warm-up
+    // (5 per worker = one request per slot) opens every connection before the measured level.
     const { config, sim } = await simFleet(
-      [0, 1].map(() => ({ slots: 5, fixedLatencyMs: 2000, outputTokens: 10 })),
+      [0, 1].map(() => ({ slots: 5, fixedLatencyMs: 4000, outputTokens: 10 })),
     );
     const records: RequestRecord[] = [];
     const run = runBenchmark({
       config,
       mode: 'concurrency',
-      requests: 40,
+      requests: 20,
       concurrencyLevels: [10],
-      warmupPerWorker: 0,
+      warmupPerWorker: 5,
     });
     run.on('request', (r) => records.push(r));
     const r = await run;
     const l = r.concurrency_benchmark[0]!;
-    expect(l.successful).toBe(40);
-    within(l.requests_per_second, 5, 0.02);
-    within(l.avg_response_time, 2, 0.02);
-    within(l.p50_response_time, 2, 0.02);
-    within(l.p99_response_time, 2, 0.03);
-    expect(l.min_response_time).toBeGreaterThanOrEqual(1.999);
-    expect(records).toHaveLength(40);
-    // Each worker saw exactly its cap and the fleet split the load evenly.
+    expect(l.successful).toBe(20);
+    within(l.requests_per_second, 2.5, 0.02);
+    within(l.avg_response_time, 4, 0.02);
+    within(l.p50_response_time, 4, 0.02);
+    // p99 of 20 requests is the slowest one. When this shared 2-core machine stalls the process
+    // (other jobs, GC), every request in flight at that moment ends late by the stall: real latency
+    // a client would see, not the benchmark's error. The benchmark measures such stalls itself
+    // (its event-loop delay), so the bound is 2 % plus what it saw.
+    const stallS = l.self_check.event_loop_delay_max_ms / 1000;
+    expect(l.p99_response_time).toBeGreaterThanOrEqual(4);
+    expect(l.p99_response_time).toBeLessThanOrEqual(4 * 1.02 + stallS);
+    expect(l.min_response_time).toBeGreaterThanOrEqual(3.999);
+    expect(records).toHaveLength(20);
+    // Each worker saw exactly its cap (the warm-up included) and the fleet split the load evenly.
     for (const w of sim.workers) expect(w.stats().maxInFlight).toBe(5);
-    expect(l.workers.map((w) => w.requests)).toEqual([20, 20]);
+    expect(l.workers.map((w) => w.requests)).toEqual([10, 10]);
     expect(l.fairness).toBeGreaterThan(0.99);
     for (const w of l.workers) expect(w.slot_occupancy).toBeGreaterThan(95);
     expect(l.self_check.valid).toBe(true);
-  }, 30_000);
+  }, 40_000);
 
   it('streaming: TTFT, TPOT and E2E follow the decode model (20 tokens at 50 tok/s)', async () => {
     // Alone on a worker: first token after one decode step (20 ms), last after 20 x 20 ms = 400 ms.

@@ -192,7 +192,14 @@ async function runBenchmarkCommand(flags: BenchFlags, io: Io): Promise<number> {
   const chartJs = flags.html === undefined ? undefined : await loadChartJs();
 
   const ac = new AbortController();
-  const onSigint = () => ac.abort(new Error('SIGINT'));
+  // The first Ctrl-C stops the run and keeps what was measured; the handler is `once`, so a second
+  // one gets Node's default and quits at once.
+  const onSigint = () => {
+    io.err(
+      '\ninterrupted: stopping and writing the results measured so far (Ctrl-C again to quit at once)\n',
+    );
+    ac.abort(new Error('SIGINT'));
+  };
   process.once('SIGINT', onSigint);
   const run = runBenchmark(
     { ...partial, config, signal: ac.signal },
@@ -217,6 +224,7 @@ async function runBenchmarkCommand(flags: BenchFlags, io: Io): Promise<number> {
     flags.requestsLog === undefined ? undefined : createWriteStream(resolve(io.cwd, flags.requestsLog));
   if (log) run.on('request', (r) => log.write(JSON.stringify(r) + '\n'));
   try {
+    // On Ctrl-C the run resolves with what it measured so far (`partial`): it is still written.
     const results = await run;
     await writeJson(flags.output, results, io.cwd);
     if (flags.html !== undefined && chartJs !== undefined)
@@ -227,6 +235,10 @@ async function runBenchmarkCommand(flags: BenchFlags, io: Io): Promise<number> {
       io.out(formatComplete(results, flags.output));
       if (flags.html !== undefined) io.out(`HTML report: ${flags.html}\n`);
       if (flags.requestsLog !== undefined) io.out(`Request log: ${flags.requestsLog}\n`);
+    }
+    if (results.partial) {
+      io.err(`\nbenchmark interrupted: partial results written to ${flags.output}\n`);
+      return ExitCode.Interrupted;
     }
     return ExitCode.Ok;
   } catch (e) {
