@@ -1,7 +1,7 @@
 /**
  * `npm run bench:client`: how many requests/s the benchmark client itself sustains, through the
  * fleet, against ONE instant simulated worker (no model time at all), so that it is never what
- * limits a fleet result. The worker runs in a child process (this file with `--serve`): client
+ * limits a fleet result. The worker runs in a child process (bench/sim.ts `--serve`): client
  * and server each get a core, as with real machines. Each mode runs 3 times; the median is
  * printed with the spread and the client's own self-check (event-loop delay, CPU).
  * Flags: --requests N per run (default 20000), --concurrency N (default 64).
@@ -12,7 +12,6 @@ import { fileURLToPath } from 'node:url';
 import { runBenchmark, type LevelResult } from '../src/bench/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createFleet } from '../src/fleet/index.ts';
-import { startSimWorker } from '../src/sim/index.ts';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -23,23 +22,10 @@ const REQUESTS = Number(flag('requests', '20000'));
 const CONCURRENCY = Number(flag('concurrency', '64'));
 const RUNS = 3;
 
-async function serve(): Promise<void> {
-  const w = await startSimWorker({
-    slots: 1024,
-    maxQueue: 4096,
-    decodeTps: Infinity,
-    prefillTps: Infinity,
-    outputTokens: 16,
-    logLimit: 1000,
-  });
-  process.stdout.write(`${w.port}\n`);
-  process.on('SIGTERM', () => {
-    void w.close().then(() => process.exit(0));
-  });
-}
-
 async function main(): Promise<void> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve'], {
+  // The same instant worker bench:sim serves (bench/sim.ts --serve), in its own process.
+  const simScript = fileURLToPath(new URL('./sim.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', simScript, '--serve'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const [chunk] = (await once(child.stdout, 'data')) as [Buffer];
@@ -113,5 +99,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv.includes('--serve')) await serve();
-else await main();
+await main();
