@@ -195,14 +195,13 @@ export class Exchange implements EngineJob {
   }
 
   #streamFault(): void {
+    if (this.#ended) return;
+    // End first: cancelling brings the engine up to date, which may finish this very request
+    // and call onDone, which must then find it over (else the response is ended twice).
+    this.#end(this.#fault === 'drop' ? 'dropped' : 'error', 200);
     if (this.#seq !== undefined) this.#core.engine.cancel(this.#seq);
-    if (this.#fault === 'drop') {
-      this.#end('dropped', 200);
-      this.#destroyAfterFlush();
-      return;
-    }
+    if (this.#fault === 'drop') return this.#destroyAfterFlush();
     this.#res.end(midStreamError(this.#reply.type, this.#api, 'simulated failure during generation'));
-    this.#end('error', 200);
   }
 
   #end(outcome: SimOutcome, status: number): void {

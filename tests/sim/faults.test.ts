@@ -2,6 +2,7 @@
    these tests walk parsed JSON responses by path and let expect() judge the shape. */
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { systemClock, type Clock } from '../../src/core/clock.ts';
 import { chat, closeAll, http, sim, streamEvents, warm } from './helpers.ts';
 
 afterEach(closeAll);
@@ -94,6 +95,38 @@ describe('sim faults', () => {
     expect(st.log.map((l) => l.outcome)).toEqual(['dropped', 'dropped']);
     expect(st.log[0]!.outputTokens).toBe(10);
     expect(st.running).toBe(0);
+  });
+
+  it('a mid-stream error whose request finishes while it is being cut ends the response once', async () => {
+    // On a loaded machine time moves between the tick that reaches the fault and the engine
+    // catching up as it cancels: the request's own end fires inside that cancel. This clock
+    // creeps 200 ms on every read to make that happen every time.
+    let t = performance.now();
+    const creeping: Clock = {
+      ...systemClock,
+      now: () => (t = Math.max(t + 200, performance.now())),
+    };
+    const w = await sim({
+      clock: creeping,
+      decodeTps: 100,
+      outputTokens: 20,
+      faults: { midStreamErrorRate: 1 },
+    });
+    const errors: unknown[] = [];
+    const onError = (e: unknown) => errors.push(e);
+    process.on('uncaughtException', onError);
+    try {
+      for (let i = 0; i < 5; i++) {
+        const s = await http(`${w.url}${CHAT}`, { body: chat('x', { stream: true }) });
+        expect(s.status).toBe(200);
+        expect(s.text).toContain('simulated failure during generation');
+      }
+      await sleep(20);
+    } finally {
+      process.off('uncaughtException', onError);
+    }
+    expect(errors).toEqual([]);
+    expect(w.stats().log.map((l) => l.outcome)).toEqual(['error', 'error', 'error', 'error', 'error']);
   });
 
   it('malformed: a 200 whose JSON does not parse, or one broken SSE data line', async () => {
