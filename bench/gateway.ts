@@ -1,6 +1,6 @@
 /**
  * `npm run bench:gateway`: what the gateway costs. Three processes, so each figure is its own:
- * simulated workers (child), the gateway (child, silent logs), and this load generator.
+ * simulated workers (child), the gateway (`fleet serve`, child, silent logs), and this load generator.
  *
  * 1. Added latency at a fixed rate (default 1,000 req/s, open loop, latency from the scheduled
  *    send time): the same requests straight to an instant simulated worker and through the
@@ -12,10 +12,13 @@
  * --profile DIR (write a CPU profile of the gateway process there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
+import { distIsFresh } from '../bin/fresh.mjs';
 
 function flag(name: string, fallback: string): string {
   const i = process.argv.indexOf(`--${name}`);
@@ -26,6 +29,7 @@ const SECONDS = Number(flag('seconds', '4'));
 const ROUNDS = Number(flag('rounds', '2'));
 const STREAMS = Number(flag('streams', '1000'));
 const SELF = fileURLToPath(import.meta.url);
+const BIN = fileURLToPath(new URL('../bin/fleet.mjs', import.meta.url));
 const BODY = (model: string, stream = false) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16, stream });
 
@@ -57,45 +61,47 @@ async function serveSim(): Promise<void> {
   process.once('SIGTERM', () => void Promise.all([fast.close(), slow.close()]).then(() => process.exit(0)));
 }
 
-async function serveGateway(ports: { fast: number; slow: number }): Promise<void> {
-  const { parseConfig } = await import('../src/config/index.ts');
-  const { startGateway } = await import('../src/gateway/index.ts');
-  const config = parseConfig(
-    {
-      workers: [
-        {
-          id: 'instant',
-          type: 'openai',
-          host: '127.0.0.1',
-          port: ports.fast,
-          model: 'fast',
-          max_concurrent_requests: 2048,
-        },
-        {
-          id: 'slow',
-          type: 'openai',
-          host: '127.0.0.1',
-          port: ports.slow,
-          model: 'slow',
-          max_concurrent_requests: STREAMS + 100,
-        },
-      ],
+/**
+ * The gateway as deployed: `fleet serve` (bin/fleet.mjs: the compiled build when it is up to date,
+ * else the sources through tsx; the first line of this bench says which), silent logs, port 0.
+ */
+function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: ChildProcess; port: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'bench-gw-'));
+  const file = join(dir, 'workers.json');
+  const worker = (id: string, port: number, cap: number) => ({
+    id,
+    type: 'openai',
+    host: '127.0.0.1',
+    port,
+    model: id === 'instant' ? 'fast' : 'slow',
+    max_concurrent_requests: cap,
+  });
+  writeFileSync(
+    file,
+    JSON.stringify({
+      workers: [worker('instant', ports.fast, 2048), worker('slow', ports.slow, STREAMS + 100)],
       settings: { max_retries: 0 },
-    },
-    { file: 'bench' },
+    }),
   );
-  const gw = await startGateway({ config, port: 0 });
-  await gw.fleet.ready();
-  process.stdout.write(`${JSON.stringify({ port: gw.port })}\n`);
-  process.once('SIGTERM', () => void gw.close().then(() => process.exit(0)));
+  // --profile DIR: a V8 CPU profile of the gateway process (open it in Chrome DevTools).
+  const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
+  const args = [...prof, BIN, 'serve', '-c', file, '--port', '0', '--log-level', 'silent'];
+  const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return new Promise((resolve, reject) => {
+    const rl = createInterface({ input: proc.stderr });
+    rl.on('line', (l) => {
+      const m = /fleet gateway on http:\/\/[^:]+:(\d+)/.exec(l);
+      if (m) resolve({ proc, port: Number(m[1]) });
+      else process.stderr.write(`gateway: ${l}\n`);
+    });
+    proc.once('exit', (c) => reject(new Error(`fleet serve exited with ${c}`)));
+  });
 }
 
 const PROFILE = flag('profile', '');
 
 function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
-  // --profile DIR: a V8 CPU profile of the gateway process (open it in Chrome DevTools).
-  const prof = PROFILE && args[0] === '--serve-gateway' ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  const proc = spawn(process.execPath, [...prof, '--import', 'tsx', SELF, ...args], {
+  const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   return new Promise((resolve, reject) => {
@@ -169,10 +175,13 @@ async function closedLoop(pool: Pool, body: string, concurrency: number): Promis
 
 async function main(): Promise<void> {
   const sim = await child(['--serve-sim']);
-  const gwc = await child(['--serve-gateway', JSON.stringify(sim.info)]);
+  const gwc = await startGateway(sim.info as { fast: number; slow: number });
   const gwPid = gwc.proc.pid!;
+  console.log(
+    `gateway: fleet serve from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
+  );
   const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
-  const via = new Pool(`http://127.0.0.1:${gwc.info['port']}`, { connections: 256 });
+  const via = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: 256 });
   const body = BODY('fast');
   try {
     // Warm up both paths (JIT, connections).
@@ -209,7 +218,7 @@ async function main(): Promise<void> {
       `Highest proxied rate (closed loop, 64 concurrent, ${SECONDS} s): ${rps.toFixed(0)} req/s through the gateway (${rpsDirect.toFixed(0)} req/s direct)`,
     );
 
-    const streams = new Pool(`http://127.0.0.1:${gwc.info['port']}`, { connections: STREAMS + 10 });
+    const streams = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: STREAMS + 10 });
     const rssBefore = rssMb(gwPid);
     let peak = rssBefore;
     const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gwPid))), 250);
@@ -245,6 +254,4 @@ async function main(): Promise<void> {
 }
 
 if (process.argv.includes('--serve-sim')) await serveSim();
-else if (process.argv.includes('--serve-gateway'))
-  await serveGateway(JSON.parse(flag('serve-gateway', '{}')) as { fast: number; slow: number });
 else await main();
