@@ -22,9 +22,10 @@ export function formatMs(ms: number): string {
 const on = (ms: number) => Number.isFinite(ms) && ms > 0;
 
 /**
- * The timers and the abort controller of one upstream exchange. Everything that ends it early
- * (caller abort, any timeout, the consumer leaving) aborts one controller whose reason is the
- * FleetError to report, so undici destroys the request and every await sees the same error.
+ * The timers of one upstream exchange. Everything that ends it early (caller abort, any
+ * timeout, the consumer leaving) goes through abort(): the reason is the FleetError to report,
+ * and the onAbort hook (the HTTP exchange) destroys the request and wakes whoever waits on it.
+ * A plain hook, not an AbortController: it is made once per request on the hot path.
  *
  * The stall timer only runs while the exchange is waiting for the server: time a consumer
  * spends holding a chunk (a slow client downstream) is not the server's silence. It is armed
@@ -34,8 +35,10 @@ export class Deadline {
   readonly #clock: Clock;
   readonly #worker: string;
   readonly #limits: DeadlineLimits;
-  readonly #controller = new AbortController();
   readonly #caller: AbortSignal | undefined;
+  #reason: FleetError | undefined;
+  /** Called once, with the reason, when the exchange is ended early. */
+  onAbort: ((reason: FleetError) => void) | undefined;
   #totalTimer: TimerHandle | undefined;
   #firstTimer: TimerHandle | undefined;
   #stallTimer: TimerHandle | undefined;
@@ -76,17 +79,13 @@ export class Deadline {
     }
   }
 
-  get signal(): AbortSignal {
-    return this.#controller.signal;
-  }
-
   get aborted(): boolean {
-    return this.#controller.signal.aborted;
+    return this.#reason !== undefined;
   }
 
-  /** The FleetError the exchange was ended with. */
+  /** The FleetError the exchange was ended with (only read it once `aborted`). */
   get reason(): FleetError {
-    return this.#controller.signal.reason as FleetError;
+    return this.#reason as FleetError;
   }
 
   /** The first chunk (or, without streaming, the headers) arrived: the stall timer takes over. */
@@ -126,9 +125,10 @@ export class Deadline {
 
   /** Ends the exchange with `reason` (destroying the upstream request) unless already ended. */
   abort(reason: FleetError): void {
-    if (this.#controller.signal.aborted) return;
-    this.#controller.abort(reason);
+    if (this.#reason !== undefined) return;
+    this.#reason = reason;
     this.dispose();
+    this.onAbort?.(reason);
   }
 
   /** Stops every timer and stops following the caller's signal. Idempotent. */

@@ -49,7 +49,9 @@ export class HttpClient {
   readonly clock: Clock;
   readonly #origin: string;
   readonly #prefix: string;
-  readonly #headers: Record<string, string>;
+  readonly #getHeaders: string[];
+  readonly #jsonHeaders: string[];
+  readonly #streamHeaders: string[];
   readonly #dispatcher: Dispatcher;
   readonly #ownsDispatcher: boolean;
 
@@ -59,8 +61,18 @@ export class HttpClient {
     const url = new URL(o.baseUrl);
     this.#origin = url.origin;
     this.#prefix = url.pathname.replace(/\/+$/, '');
-    this.#headers = { 'user-agent': 'llm-fleet' };
-    if (o.apiKey) this.#headers['authorization'] = `Bearer ${o.apiKey}`;
+    // The three header sets this client ever sends, built once (flat arrays: no per-request copy).
+    const base = ['user-agent', 'llm-fleet'];
+    if (o.apiKey) base.push('authorization', `Bearer ${o.apiKey}`);
+    this.#getHeaders = [...base, 'accept', 'application/json'];
+    this.#jsonHeaders = [...this.#getHeaders, 'content-type', 'application/json'];
+    this.#streamHeaders = [
+      ...base,
+      'accept',
+      'text/event-stream, application/x-ndjson',
+      'content-type',
+      'application/json',
+    ];
     this.#ownsDispatcher = o.dispatcher === undefined;
     this.#dispatcher =
       o.dispatcher ??
@@ -75,32 +87,39 @@ export class HttpClient {
   }
 
   /** Sends a request and resolves once the headers are in; the caller reads or closes the body. */
-  async send(spec: SendSpec): Promise<Exchange> {
+  send(spec: SendSpec): Promise<Exchange> {
     const deadline = new Deadline(this.clock, this.workerId, spec.limits, spec.signal);
-    if (deadline.aborted) throw deadline.reason;
-    const headers: Record<string, string> = { ...this.#headers };
-    let body: string | undefined;
-    if (spec.body !== undefined) {
-      body = JSON.stringify(spec.body);
-      headers['content-type'] = 'application/json';
-    }
-    headers['accept'] = spec.stream ? 'text/event-stream, application/x-ndjson' : 'application/json';
+    if (deadline.aborted) return Promise.reject(deadline.reason);
+    const hasBody = spec.body !== undefined;
+    const up = new Upstream();
+    deadline.onAbort = (reason) => up.abort(reason);
+    const headers = hasBody ? (spec.stream ? this.#streamHeaders : this.#jsonHeaders) : this.#getHeaders;
     try {
-      const res = await this.#dispatcher.request({
-        origin: this.#origin,
-        path: this.#prefix + spec.path,
-        method: spec.method,
-        headers,
-        body: body ?? null,
-        signal: deadline.signal,
-      });
-      if (!spec.stream) deadline.firstToken();
-      return new Exchange(this.workerId, res, deadline, this.clock);
+      this.#dispatcher.dispatch(
+        {
+          origin: this.#origin,
+          path: this.#prefix + spec.path,
+          method: spec.method,
+          headers,
+          body: hasBody ? JSON.stringify(spec.body) : null,
+        },
+        up,
+      );
     } catch (err) {
-      if (deadline.aborted) throw deadline.reason;
       deadline.dispose();
-      throw mapTransportError(err, this.workerId, 'request');
+      return Promise.reject(mapTransportError(err, this.workerId, 'request'));
     }
+    return up.started.then(
+      () => {
+        if (!spec.stream) deadline.firstToken();
+        return new Exchange(this.workerId, up, deadline, this.clock);
+      },
+      (err: unknown) => {
+        if (deadline.aborted) throw deadline.reason;
+        deadline.dispose();
+        throw mapTransportError(err, this.workerId, 'request');
+      },
+    );
   }
 
   /** Sends and reads the whole body as text, whatever the status. */
@@ -128,28 +147,194 @@ export function parseJsonBody(r: TextResponse, workerId: string): unknown {
   }
 }
 
-const noop = (): void => undefined;
-
 /** After the end of a stream's useful part ([DONE]), how much trailing body is read to keep the connection. */
 const DRAIN_LIMIT_BYTES = 16 * 1024;
 const DRAIN_MAX_MS = 1000;
+/** Bytes received and not yet read by the consumer before undici is asked to pause the socket. */
+const HIGH_WATER_BYTES = 256 * 1024;
+
+type Headers = Dispatcher.ResponseData['headers'];
+
+/** Raw header pairs (as undici hands them over) as the lower-cased record Node uses. */
+function parseRawHeaders(raw: Buffer[] | string[] | null): Headers {
+  const out: Headers = {};
+  if (raw === null) return out;
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const key = raw[i]!.toString().toLowerCase();
+    const value = raw[i + 1]!.toString();
+    const prev = out[key];
+    if (prev === undefined) out[key] = value;
+    else if (Array.isArray(prev)) prev.push(value);
+    else out[key] = [prev, value];
+  }
+  return out;
+}
+
+/**
+ * undici's dispatch handler for one request: it takes the response straight from the parser
+ * (no Readable stream, no AbortSignal, no per-chunk promise when the consumer is not waiting)
+ * and hands chunks to one consumer, pausing the socket when that consumer falls behind.
+ * This is the hot path of every proxied request; `request()` costs ~25 % more per exchange.
+ */
+class Upstream implements Dispatcher.DispatchHandler {
+  status = 0;
+  headers: Headers = {};
+  /** Resolves at the response headers; rejects when the request fails before them. */
+  readonly started: Promise<void>;
+  #startOk!: () => void;
+  #startFail!: (err: unknown) => void;
+  #chunks: Buffer[] = [];
+  #head = 0;
+  #queued = 0;
+  #done = false;
+  #error: Error | undefined;
+  #waiter: (() => void) | undefined;
+  #undiciAbort: ((reason?: Error) => void) | undefined;
+  #pendingAbort: Error | undefined;
+  #resume: (() => void) | undefined;
+  #paused = false;
+  /** Set by discard(): chunks are counted and dropped instead of queued. */
+  #discarding = false;
+  #discarded = 0;
+  #onDiscardOver: (() => void) | undefined;
+  #onEnd: (() => void) | undefined;
+
+  constructor() {
+    this.started = new Promise<void>((ok, fail) => {
+      this.#startOk = ok;
+      this.#startFail = fail;
+    });
+    // A failure before the headers is reported through started; nobody else may be listening.
+    this.started.catch(() => undefined);
+  }
+
+  get finished(): boolean {
+    return this.#done || this.#error !== undefined;
+  }
+
+  onConnect(abort: (reason?: Error) => void): void {
+    this.#undiciAbort = abort;
+    if (this.#pendingAbort !== undefined) abort(this.#pendingAbort);
+  }
+
+  onHeaders(status: number, raw: Buffer[] | string[] | null, resume: () => void): boolean {
+    if (status < 200) return true; // 1xx: the real response follows
+    this.status = status;
+    this.headers = parseRawHeaders(raw);
+    this.#resume = resume;
+    this.#startOk();
+    return true;
+  }
+
+  onData(chunk: Buffer): boolean {
+    if (this.#discarding) {
+      this.#discarded += chunk.length;
+      if (this.#discarded > DRAIN_LIMIT_BYTES) this.#onDiscardOver?.();
+      return true;
+    }
+    this.#chunks.push(chunk);
+    this.#queued += chunk.length;
+    this.#wake();
+    if (this.#queued < HIGH_WATER_BYTES) return true;
+    this.#paused = true;
+    return false;
+  }
+
+  onComplete(): void {
+    this.#done = true;
+    this.#wake();
+    this.#onEnd?.();
+  }
+
+  onError(err: Error): void {
+    if (this.#error !== undefined || this.#done) return;
+    this.#error = err;
+    this.#startFail(err);
+    this.#wake();
+    this.#onEnd?.();
+  }
+
+  /** Ends the request now (undici destroys it, and the socket if the response was under way). */
+  abort(reason: Error): void {
+    if (this.#done) return;
+    if (this.#undiciAbort !== undefined) this.#undiciAbort(reason);
+    else this.#pendingAbort = reason;
+    this.onError(reason);
+  }
+
+  /** The next chunk, undefined at the end; throws the transport error. Null: wait first. */
+  next(): Buffer | undefined | null {
+    if (this.#head < this.#chunks.length) {
+      const c = this.#chunks[this.#head]!;
+      this.#chunks[this.#head++] = undefined as unknown as Buffer;
+      if (this.#head === this.#chunks.length) {
+        this.#chunks.length = 0;
+        this.#head = 0;
+      }
+      this.#queued -= c.length;
+      if (this.#paused && this.#queued < HIGH_WATER_BYTES >> 1) {
+        this.#paused = false;
+        this.#resume?.();
+      }
+      return c;
+    }
+    if (this.#error !== undefined) throw this.#error;
+    return this.#done ? undefined : null;
+  }
+
+  /** Resolves when there is something for next(). */
+  wait(): Promise<void> {
+    return new Promise<void>((resolve) => (this.#waiter = resolve));
+  }
+
+  /** Everything left, once the body ended (throws the transport error). */
+  async rest(): Promise<Buffer> {
+    while (!this.finished) await this.wait();
+    if (this.#error !== undefined) throw this.#error;
+    const parts = this.#head === 0 ? this.#chunks : this.#chunks.slice(this.#head);
+    this.#chunks = [];
+    this.#head = this.#queued = 0;
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** Drops what is queued and what follows; `over` runs if more than DRAIN_LIMIT_BYTES follow. */
+  discard(over: () => void, end: () => void): void {
+    this.#discarding = true;
+    this.#chunks = [];
+    this.#head = this.#queued = 0;
+    this.#onDiscardOver = over;
+    this.#onEnd = end;
+    if (this.#paused) {
+      this.#paused = false;
+      this.#resume?.();
+    }
+    if (this.finished) end();
+  }
+
+  #wake(): void {
+    const w = this.#waiter;
+    if (w !== undefined) {
+      this.#waiter = undefined;
+      w();
+    }
+  }
+}
 
 /** One response in flight: its status, headers and a guarded body. */
 export class Exchange {
   readonly status: number;
-  readonly headers: Dispatcher.ResponseData['headers'];
+  readonly headers: Headers;
   readonly #worker: string;
-  readonly #res: Dispatcher.ResponseData;
+  readonly #up: Upstream;
   readonly #deadline: Deadline;
   readonly #clock: Clock;
-  #it: AsyncIterator<Uint8Array> | undefined;
   #finished = false;
 
-  constructor(workerId: string, res: Dispatcher.ResponseData, deadline: Deadline, clock: Clock) {
+  constructor(workerId: string, up: Upstream, deadline: Deadline, clock: Clock) {
     this.#worker = workerId;
-    this.#res = res;
-    this.status = res.statusCode;
-    this.headers = res.headers;
+    this.#up = up;
+    this.status = up.status;
+    this.headers = up.headers;
     this.#deadline = deadline;
     this.#clock = clock;
   }
@@ -168,9 +353,11 @@ export class Exchange {
     this.#deadline.firstToken();
   }
 
-  #iterator(): AsyncIterator<Uint8Array> {
-    this.#it ??= (this.#res.body as AsyncIterable<Uint8Array>)[Symbol.asyncIterator]();
-    return this.#it;
+  /** The Deadline's reason when it ended the exchange, else the transport error as a FleetError. */
+  #mapError(err: unknown): FleetError {
+    return this.#deadline.aborted
+      ? this.#deadline.reason
+      : mapTransportError(err, this.#worker, 'body', this.status);
   }
 
   /**
@@ -178,33 +365,50 @@ export class Exchange {
    * exchange (abort, timeout), else FLEET_UPSTREAM_STREAM_ENDED for a connection lost mid-body.
    */
   async *body(): AsyncGenerator<Uint8Array> {
-    const it = this.#iterator();
+    const up = this.#up;
     for (;;) {
-      let r: IteratorResult<Uint8Array>;
+      let chunk: Buffer | undefined | null;
+      try {
+        chunk = up.next();
+      } catch (err) {
+        throw this.#mapError(err);
+      }
+      if (chunk === undefined) {
+        this.#finished = true;
+        return;
+      }
+      if (chunk !== null) {
+        yield chunk;
+        continue;
+      }
       this.#deadline.waitStart();
       try {
-        r = await it.next();
-      } catch (err) {
-        throw this.#deadline.aborted
-          ? this.#deadline.reason
-          : mapTransportError(err, this.#worker, 'body', this.status);
+        await up.wait();
       } finally {
         this.#deadline.waitEnd();
       }
       if (this.#deadline.aborted) throw this.#deadline.reason;
-      if (r.done) {
-        this.#finished = true;
-        return;
-      }
-      yield r.value;
     }
   }
 
   /** Reads the body as UTF-8 text, up to `limit` characters (the rest is dropped with the connection). */
   async text(limit = Infinity): Promise<string> {
-    const decoder = new TextDecoder();
-    let out = '';
     try {
+      if (limit === Infinity) {
+        let all: Buffer;
+        this.#deadline.waitStart();
+        try {
+          all = await this.#up.rest();
+        } catch (err) {
+          throw this.#mapError(err);
+        } finally {
+          this.#deadline.waitEnd();
+        }
+        this.#finished = true;
+        return all.toString('utf8');
+      }
+      const decoder = new TextDecoder();
+      let out = '';
       for await (const chunk of this.body()) {
         out += decoder.decode(chunk, { stream: true });
         if (out.length >= limit) return out.slice(0, limit);
@@ -220,7 +424,8 @@ export class Exchange {
    * connection), so the server sees the client go and can stop generating.
    */
   close(reason?: FleetError): void {
-    if (this.#finished) {
+    if (this.#finished || this.#up.finished) {
+      this.#finished = true;
       this.#deadline.dispose();
       return;
     }
@@ -231,7 +436,6 @@ export class Exchange {
           worker: this.#worker,
         }),
     );
-    this.#destroy();
   }
 
   /**
@@ -240,31 +444,12 @@ export class Exchange {
    * few KiB follow, or the body does not end within a second, the connection is dropped instead.
    */
   release(): void {
-    if (this.#finished) {
-      this.#deadline.dispose();
-      return;
-    }
-    this.#finished = true;
     this.#deadline.dispose();
-    const it = this.#iterator();
-    const timer = this.#clock.setTimeout(() => this.#destroy(), DRAIN_MAX_MS);
-    const drain = async () => {
-      let bytes = 0;
-      for (;;) {
-        const r = await it.next();
-        if (r.done) return;
-        bytes += r.value.byteLength;
-        if (bytes > DRAIN_LIMIT_BYTES) return this.#destroy();
-      }
-    };
-    drain()
-      .catch(noop)
-      .finally(() => this.#clock.clearTimeout(timer));
-  }
-
-  #destroy(): void {
-    // undici destroys the body when the signal fires; a dispatcher that does not gets it done here.
-    const body = this.#res.body;
-    if (!body.destroyed) body.on('error', noop).destroy();
+    if (this.#finished) return;
+    this.#finished = true;
+    const up = this.#up;
+    const drop = () => up.abort(new FleetError('FLEET_ABORTED', `${this.#worker}: trailing body dropped`));
+    const timer = this.#clock.setTimeout(drop, DRAIN_MAX_MS);
+    up.discard(drop, () => this.#clock.clearTimeout(timer));
   }
 }
