@@ -20,6 +20,11 @@ function nodeOf(c: Ctx): NodeBindings {
   return env ?? {};
 }
 
+/** Node's response object, when the gateway runs on a Node server (undefined under app.request()). */
+export function nodeResponse(c: Ctx): ServerResponse | undefined {
+  return nodeOf(c).outgoing;
+}
+
 /** One request header (the first value if repeated); `name` in lower case. */
 export function header(c: Ctx, name: string): string | undefined {
   const incoming = nodeOf(c).incoming;

@@ -11,6 +11,7 @@ import {
   type GatewayEnv,
 } from './context.ts';
 import type { HttpError } from './errors.ts';
+import { nodeResponse } from './node-req.ts';
 import { streamResponse, type StreamFormat } from './stream-out.ts';
 import {
   parseOllamaChat,
@@ -140,6 +141,7 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
         clock: g.clock,
         headers: { 'x-request-id': c.get('reqId') },
         onDone: (o) => recordRequest(c, g, o.status, o),
+        outgoing: nodeResponse(c),
       });
       c.set('deferred', true);
       return res;

@@ -10,6 +10,7 @@ import {
   type Gateway,
   type GatewayEnv,
 } from './context.ts';
+import { nodeResponse } from './node-req.ts';
 import { streamResponse, type StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
 
@@ -67,6 +68,7 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
         clock: g.clock,
         headers: { 'x-request-id': c.get('reqId') },
         onDone: (o) => recordRequest(c, g, o.status, o),
+        outgoing: nodeResponse(c),
       });
       c.set('deferred', true);
       return res;
