@@ -126,7 +126,13 @@ export class HttpClient {
   async fetchText(spec: SendSpec): Promise<TextResponse> {
     const ex = await this.send(spec);
     const text = await ex.text(ex.ok ? Infinity : ERROR_BODY_LIMIT);
-    return { status: ex.status, headers: ex.headers, text };
+    return {
+      status: ex.status,
+      text,
+      get headers() {
+        return ex.headers; // parsed only if someone looks (error mapping, probes)
+      },
+    };
   }
 
   mapError(status: number, text: string, headers: TextResponse['headers']): FleetError {
@@ -178,7 +184,8 @@ function parseRawHeaders(raw: Buffer[] | string[] | null): Headers {
  */
 class Upstream implements Dispatcher.DispatchHandler {
   status = 0;
-  headers: Headers = {};
+  #raw: Buffer[] | string[] | null = null;
+  #headers: Headers | undefined;
   /** Resolves at the response headers; rejects when the request fails before them. */
   readonly started: Promise<void>;
   #startOk!: () => void;
@@ -208,6 +215,12 @@ class Upstream implements Dispatcher.DispatchHandler {
     this.started.catch(() => undefined);
   }
 
+  /** Parsed on first use: most exchanges only ever look at one header, many at none. */
+  get headers(): Headers {
+    this.#headers ??= parseRawHeaders(this.#raw);
+    return this.#headers;
+  }
+
   get finished(): boolean {
     return this.#done || this.#error !== undefined;
   }
@@ -220,7 +233,7 @@ class Upstream implements Dispatcher.DispatchHandler {
   onHeaders(status: number, raw: Buffer[] | string[] | null, resume: () => void): boolean {
     if (status < 200) return true; // 1xx: the real response follows
     this.status = status;
-    this.headers = parseRawHeaders(raw);
+    this.#raw = raw;
     this.#resume = resume;
     this.#startOk();
     return true;
@@ -323,7 +336,6 @@ class Upstream implements Dispatcher.DispatchHandler {
 /** One response in flight: its status, headers and a guarded body. */
 export class Exchange {
   readonly status: number;
-  readonly headers: Headers;
   readonly #worker: string;
   readonly #up: Upstream;
   readonly #deadline: Deadline;
@@ -334,9 +346,12 @@ export class Exchange {
     this.#worker = workerId;
     this.#up = up;
     this.status = up.status;
-    this.headers = up.headers;
     this.#deadline = deadline;
     this.#clock = clock;
+  }
+
+  get headers(): Headers {
+    return this.#up.headers;
   }
 
   get ok(): boolean {
