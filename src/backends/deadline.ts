@@ -1,3 +1,4 @@
+import type { AbortLike } from '../core/cancel.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { FleetError, type TimeoutPhase } from '../core/errors.ts';
 
@@ -35,7 +36,7 @@ export class Deadline {
   readonly #clock: Clock;
   readonly #worker: string;
   readonly #limits: DeadlineLimits;
-  readonly #caller: AbortSignal | undefined;
+  readonly #caller: AbortLike | undefined;
   #reason: FleetError | undefined;
   /** Called once, with the reason, when the exchange is ended early. */
   onAbort: ((reason: FleetError) => void) | undefined;
@@ -46,7 +47,7 @@ export class Deadline {
   #waitingSince: number | undefined;
   #disposed = false;
 
-  constructor(clock: Clock, workerId: string, limits: DeadlineLimits, caller?: AbortSignal) {
+  constructor(clock: Clock, workerId: string, limits: DeadlineLimits, caller?: AbortLike) {
     this.#clock = clock;
     this.#worker = workerId;
     this.#limits = limits;

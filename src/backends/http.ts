@@ -1,4 +1,5 @@
 import { Pool, type Dispatcher } from 'undici';
+import type { AbortLike } from '../core/cancel.ts';
 import type { Clock } from '../core/clock.ts';
 import { FleetError } from '../core/errors.ts';
 import { Deadline, type DeadlineLimits } from './deadline.ts';
@@ -27,7 +28,7 @@ export interface SendSpec {
   path: string;
   /** Sent as JSON. */
   body?: unknown;
-  signal?: AbortSignal | undefined;
+  signal?: AbortLike | undefined;
   limits: DeadlineLimits;
   /** Streams: the first-token timer runs until the first data chunk, not just the headers. */
   stream?: boolean;

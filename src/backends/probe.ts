@@ -1,3 +1,4 @@
+import type { AbortLike } from '../core/cancel.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { FleetError, toFleetError } from '../core/errors.ts';
 import { formatMs } from './deadline.ts';
@@ -19,12 +20,12 @@ export class Prober {
   readonly #clock: Clock;
   readonly #mapError: ErrorMapper;
   readonly #ac = new AbortController();
-  readonly #caller: AbortSignal | undefined;
+  readonly #caller: AbortLike | undefined;
   readonly #timer: TimerHandle;
   readonly #start: number;
   #latency: number | undefined;
 
-  constructor(http: HttpClient, budgetMs: number, mapError: ErrorMapper, caller?: AbortSignal) {
+  constructor(http: HttpClient, budgetMs: number, mapError: ErrorMapper, caller?: AbortLike) {
     this.#http = http;
     this.#clock = http.clock;
     this.#mapError = mapError;
@@ -117,7 +118,7 @@ export async function runProbe(
   http: HttpClient,
   budgetMs: number,
   mapError: ErrorMapper,
-  signal: AbortSignal | undefined,
+  signal: AbortLike | undefined,
   body: (p: Prober) => Promise<ProbeInfo>,
 ): Promise<ProbeResult> {
   const p = new Prober(http, budgetMs, mapError, signal);

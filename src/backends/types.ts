@@ -8,6 +8,7 @@ import type {
   EmbeddingResponse,
   ModelInfo,
 } from '../core/openai.ts';
+import type { AbortLike } from '../core/cancel.ts';
 
 /** What a probe learned about a worker. Probes never feed the scheduler's speed estimates. */
 export interface ProbeResult {
@@ -34,7 +35,8 @@ export interface ProbeResult {
 }
 
 export interface CallOptions {
-  signal?: AbortSignal;
+  /** An AbortSignal, or anything with its abort surface (the fleet passes a cheaper Cancel). */
+  signal?: AbortLike;
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { AbortLike } from './cancel.ts';
 /**
  * Time is injected (DESIGN.md): library code asks a Clock, never `Date` or the global timers,
  * so tests can drive it with fake timers.
@@ -12,7 +13,7 @@ export interface Clock {
   setTimeout(fn: () => void, ms: number): TimerHandle;
   clearTimeout(handle: TimerHandle | undefined): void;
   /** Resolves after `ms`, or rejects with the signal's reason when aborted. */
-  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  sleep(ms: number, signal?: AbortLike): Promise<void>;
 }
 
 /**
@@ -33,20 +34,19 @@ export const systemClock: Clock = {
   sleep: (ms, signal) => sleepWith(systemClock, ms, signal),
 };
 
-export function sleepWith(
-  clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>,
-  ms: number,
-  signal?: AbortSignal,
-) {
+export function sleepWith(clock: Pick<Clock, 'setTimeout' | 'clearTimeout'>, ms: number, signal?: AbortLike) {
+  // Rejects with the abort reason as is, like every AbortSignal-based API.
+  /* eslint-disable @typescript-eslint/prefer-promise-reject-errors */
   return new Promise<void>((resolve, reject) => {
     if (signal?.aborted) {
-      reject(signal.reason as Error);
+      reject(signal.reason);
       return;
     }
     const onAbort = () => {
       clock.clearTimeout(handle);
-      reject(signal?.reason as Error);
+      reject(signal?.reason);
     };
+    /* eslint-enable @typescript-eslint/prefer-promise-reject-errors */
     const handle = clock.setTimeout(() => {
       signal?.removeEventListener('abort', onAbort);
       resolve();
