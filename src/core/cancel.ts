@@ -35,7 +35,7 @@ export class Cancel implements AbortLike {
   }
 
   /** Like AbortSignal's: a listener added after the abort is not called. */
-  addEventListener(_type: 'abort', listener: () => void): void {
+  addEventListener(_type: 'abort', listener: () => void, _options?: { once?: boolean }): void {
     if (this.aborted) return;
     (this.#listeners ??= []).push(listener);
   }

@@ -1,3 +1,4 @@
+import type { AbortLike } from '../core/cancel.ts';
 import type { LatencySummary } from '../core/histogram.ts';
 import type { Priority } from './queue.ts';
 import type { WorkerState, CircuitState } from './worker.ts';
@@ -6,8 +7,8 @@ export type { Priority, WorkerState, CircuitState, LatencySummary };
 
 /** Per-request options of `fleet.chat`, `chatStream`, `complete`, `embed`. */
 export interface RequestOptions {
-  /** Aborting it aborts the upstream request and frees the slot at once. */
-  signal?: AbortSignal;
+  /** Aborting it aborts the upstream request and frees the slot at once (an AbortSignal, or a Cancel). */
+  signal?: AbortLike;
   /** interactive requests leave the queue before batch ones. @default 'interactive' */
   priority?: Priority;
   /** Requests sharing a key prefer the worker that served it last (prefix cache reuse). */

@@ -1,5 +1,6 @@
 import type { Context } from 'hono';
 import type { Logger } from 'pino';
+import { Cancel, type AbortLike } from '../core/cancel.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ChatMessage } from '../core/openai.ts';
 import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/index.ts';
@@ -61,7 +62,7 @@ export async function readJson(c: Ctx, g: Gateway): Promise<unknown> {
  * Fleet options of a request: client disconnect aborts it; `x-fleet-affinity` or the hash of the
  * leading messages is the affinity key; `x-fleet-priority: batch` lets interactive traffic first.
  */
-export function fleetOptions(c: Ctx, signal: AbortSignal, messages?: readonly ChatMessage[]): RequestOptions {
+export function fleetOptions(c: Ctx, signal: AbortLike, messages?: readonly ChatMessage[]): RequestOptions {
   const opts: RequestOptions = { signal };
   const key = header(c, 'x-fleet-affinity') ?? (messages ? affinityKeyOf(messages) : undefined);
   if (key !== undefined && key !== '') opts.affinityKey = key;
@@ -74,9 +75,9 @@ export function fleetOptions(c: Ctx, signal: AbortSignal, messages?: readonly Ch
   return opts;
 }
 
-/** An AbortController that fires when the client disconnects. */
-export function clientAbort(c: Ctx): AbortController {
-  const ac = new AbortController();
+/** A Cancel (a cheap AbortController) that fires when the client disconnects. */
+export function clientAbort(c: Ctx): Cancel {
+  const ac = new Cancel();
   onClientGone(c, (reason) => ac.abort(reason));
   return ac;
 }

@@ -24,7 +24,7 @@ export interface StreamOutcome {
 export interface StreamResponseOptions {
   stream: FleetStream;
   /** Aborted when the client goes away; the fleet call must use its signal. */
-  abort: AbortController;
+  abort: { abort(reason?: unknown): void };
   format: StreamFormat;
   /** ms without a chunk before a keep-alive is written (and before headers go out without the worker). */
   keepAliveMs: number;
