@@ -22,6 +22,7 @@ import { estimateRequest } from './estimate.ts';
 import type { FleetEvents, FleetResult, FleetStats, RequestOptions } from './types.ts';
 import { FleetPrior, WorkerRuntime } from './worker.ts';
 import { FleetStream, runStreamAttempts } from './stream.ts';
+import { callHedged } from './hedge.ts';
 
 export interface FleetDeps {
   clock?: Clock;
@@ -36,6 +37,11 @@ export interface FleetDeps {
    * disconnect before the slot gets new work, so it never sees more than its cap. @default 25
    */
   abandonSettleMs?: number;
+  /**
+   * Tail hedges: a worker left idle may run a copy of a non-streamed request that a slower worker
+   * is still working on, and the first answer wins (Scheduler, "tail hedges"). @default true
+   */
+  hedge?: boolean;
 }
 
 /** Codes that mean the fleet cut the upstream request short (rather than the server ending it). */
@@ -102,6 +108,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       clock: this.clock,
       random: this.random,
       maxQueueSize: this.settings.maxQueueSize,
+      hedge: deps.hedge ?? true,
     });
     this.health = new HealthMonitor(() => this.#workers, {
       clock: this.clock,
@@ -273,6 +280,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
       model: plan.model,
       priority: plan.opts.priority ?? 'interactive',
       affinityKey: plan.opts.affinityKey,
+      preferWorker: plan.opts.preferWorker,
       promptTokens: plan.promptTokens,
       outputTokens: plan.outputTokens,
       exclude,
@@ -443,13 +451,15 @@ export class Fleet extends EventEmitter<FleetEvents> {
         this.started(a, plan, stream);
         const t0 = this.clock.now();
         try {
-          const response = await call(a);
-          const latencyMs = this.clock.now() - t0;
+          // The answer may come from a tail hedge on another worker (hedge.ts).
+          const won = await callHedged(this, plan, a, call, ac);
+          const response = won.response;
+          const latencyMs = this.clock.now() - won.startedAt;
           const usage = usageOf(response);
-          const out = this.succeeded(a, plan, latencyMs, undefined, usage);
+          const out = this.succeeded(won.attempt, plan, latencyMs, undefined, usage);
           return {
             response,
-            worker: lease.worker.id,
+            worker: won.attempt.worker.id,
             attempts: attempt,
             queuedMs: lease.queuedMs,
             latencyMs: this.clock.now() - plan.startedAt,

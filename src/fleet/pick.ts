@@ -44,3 +44,51 @@ export function pickWorker(
   }
   return best;
 }
+
+/**
+ * A tail hedge is worth starting only when the idle worker is expected to finish the request at
+ * least this many times sooner than the attempt already running elsewhere will: a duplicate that
+ * wins by a little is not worth the upstream work it throws away.
+ */
+const HEDGE_RATIO = 1.5;
+
+/** A running attempt that a free worker could duplicate (see Scheduler, "tail hedges"). */
+export interface HedgeCandidate {
+  readonly worker: WorkerRuntime;
+  readonly spec: {
+    readonly model: string | undefined;
+    readonly promptTokens: number;
+    readonly outputTokens: number;
+    readonly exclude?: ReadonlySet<string> | undefined;
+  };
+  /** Clock time the attempt was dispatched. */
+  readonly startedAt: number;
+}
+
+/**
+ * The running attempt that `worker` (which has a free slot and nothing queued for it) would speed
+ * up the most by starting it afresh, or undefined when no attempt would finish clearly sooner:
+ * the attempt's expected time left on its own worker must exceed HEDGE_RATIO times the full time
+ * it would take here. Both sides come from the learned rates, so a worker that is not faster
+ * (or not yet measured) never triggers a hedge.
+ */
+export function pickHedge<T extends HedgeCandidate>(
+  worker: WorkerRuntime,
+  candidates: Iterable<T>,
+  now: number,
+): T | undefined {
+  let best: T | undefined;
+  let bestGain = 0;
+  for (const c of candidates) {
+    if (c.worker === worker || !worker.serves(c.spec.model) || c.spec.exclude?.has(worker.id)) continue;
+    const { promptTokens, outputTokens } = c.spec;
+    const left = c.startedAt + c.worker.rates.expectedMs(promptTokens, outputTokens) - now;
+    const here = worker.rates.expectedMs(promptTokens, outputTokens);
+    const gain = left - here;
+    if (left > here * HEDGE_RATIO && gain > bestGain) {
+      best = c;
+      bestGain = gain;
+    }
+  }
+  return best;
+}

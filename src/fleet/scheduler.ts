@@ -3,6 +3,8 @@ import { FleetError } from '../core/errors.ts';
 import { LatencyHistogram } from '../core/histogram.ts';
 import type { Random } from '../core/random.ts';
 import { ClassQueue, type NodeList, type Priority, type QueueNode } from './queue.ts';
+import { HedgeBook } from './hedging.ts';
+import { SlotLease, type Lease, type LeaseOwner } from './lease.ts';
 import { pickWorker } from './pick.ts';
 import type { WorkerRuntime } from './worker.ts';
 
@@ -13,6 +15,8 @@ export interface TicketSpec {
   priority: Priority;
   /** Requests with the same key prefer the worker that served the key last (its prefix cache). */
   affinityKey?: string | undefined;
+  /** Id of the worker the caller chose (RequestOptions.preferWorker); wins over affinityKey. */
+  preferWorker?: string | undefined;
   /** Estimated prompt tokens and expected output tokens: the inputs of expected completion time. */
   promptTokens: number;
   outputTokens: number;
@@ -23,19 +27,6 @@ export interface TicketSpec {
   /** ms a request may wait in the queue; 0 or Infinity = no limit. */
   queueTimeoutMs: number;
   signal?: AbortSignal | undefined;
-}
-
-/** A slot held on a worker. `release()` is idempotent: every path frees the slot exactly once. */
-export interface Lease {
-  readonly worker: WorkerRuntime;
-  readonly seq: number;
-  /** ms spent waiting in the queue. */
-  readonly queuedMs: number;
-  /**
-   * Frees the slot, now or after `delayMs` (used after tearing down an upstream request, so the
-   * server has seen the disconnect before the slot is offered again). Later calls are no-ops.
-   */
-  release(delayMs?: number): void;
 }
 
 interface Ticket extends QueueNode {
@@ -58,7 +49,13 @@ export interface SchedulerOptions {
   affinityWindow?: number;
   /** Most affinity keys remembered (least recently used go first). @default 100000 */
   affinityKeys?: number;
+  /** Tail hedges of non-streamed requests (see Scheduler). @default true */
+  hedge?: boolean;
+  /** ms a worker's slot must stay free, with nothing queued for it, before it may hedge. @default 10 */
+  hedgeDelayMs?: number;
 }
+
+export type { HedgeLease, Lease } from './lease.ts';
 
 const ANY = '*';
 
@@ -66,6 +63,13 @@ const ANY = '*';
  * Late binding with one central queue (DESIGN.md "The scheduler"): a request is handed to a worker
  * only when that worker has a free slot; otherwise it waits here. When a slot frees, that worker
  * takes the oldest request it can serve, preferring one whose affinity key is bound to it.
+ *
+ * Tail hedges: a request already running on a slow worker cannot move when a faster one frees
+ * (the end of a batch: the last requests land on whichever worker is free, and the job waits for
+ * the slowest). So when a worker's slot stays free for `hedgeDelayMs` with nothing queued for it,
+ * it may start a copy of the running attempt (that offered one, see Lease.offerHedge) that it is
+ * expected to finish clearly sooner (pickHedge); the caller keeps whichever answer comes first and
+ * cancels the other. Hedges use only idle slots: a request that has to queue preempts one.
  */
 export class Scheduler {
   readonly #clock: Clock;
@@ -81,6 +85,9 @@ export class Scheduler {
   #queued = 0;
   #seq = 0;
   #timers = new Map<WorkerRuntime, TimerHandle>();
+  /** Whether requests may be hedged (SchedulerOptions.hedge). */
+  readonly hedging: boolean;
+  readonly #owner: LeaseOwner;
   readonly queueWait = new LatencyHistogram();
   maxQueued = 0;
   dispatched = 0;
@@ -91,6 +98,24 @@ export class Scheduler {
     this.maxQueueSize = options.maxQueueSize;
     this.#window = options.affinityWindow ?? 64;
     this.#maxKeys = options.affinityKeys ?? 100_000;
+    this.hedging = options.hedge ?? true;
+    const hedges = new HedgeBook(this.#clock, options.hedgeDelayMs ?? 10, {
+      serveQueued: (w) => {
+        if (this.#queued === 0 || !this.#takeFor(w)) return false;
+        this.pump(w);
+        return true;
+      },
+    });
+    this.#owner = {
+      clock: this.#clock,
+      hedging: this.hedging,
+      hedges,
+      free: (w) => {
+        w.account(this.#clock.now(), -1);
+        this.pump(w);
+        hedges.slotFreed(w);
+      },
+    };
     this.setWorkers(workers);
   }
 
@@ -140,14 +165,7 @@ export class Scheduler {
     const now = this.#clock.now();
     const seq = spec.seq ?? ++this.#seq;
 
-    const direct = pickWorker(
-      eligible,
-      spec,
-      exclude,
-      this.#affinityFor(spec.affinityKey),
-      now,
-      this.#random,
-    );
+    const direct = pickWorker(eligible, spec, exclude, this.#preferred(spec), now, this.#random);
     if (direct) return Promise.resolve(this.#assign(direct, seq, spec, 0));
 
     if (spec.seq === undefined && this.#queued >= this.maxQueueSize) {
@@ -176,6 +194,7 @@ export class Scheduler {
         reject,
       };
       this.#enqueue(ticket);
+      this.#owner.hedges.preemptFor(eligible, exclude);
       if (spec.queueTimeoutMs > 0 && Number.isFinite(spec.queueTimeoutMs)) {
         ticket.timer = this.#clock.setTimeout(() => {
           this.#dequeue(ticket);
@@ -233,28 +252,11 @@ export class Scheduler {
   }
 
   #assign(worker: WorkerRuntime, seq: number, spec: TicketSpec, queuedMs: number): Lease {
-    const now = this.#clock.now();
-    worker.account(now, 1);
     worker.started++;
     this.dispatched++;
     this.queueWait.record(queuedMs);
     if (spec.affinityKey !== undefined) this.#bind(spec.affinityKey, worker);
-    let released = false;
-    const free = () => {
-      worker.account(this.#clock.now(), -1);
-      this.pump(worker);
-    };
-    return {
-      worker,
-      seq,
-      queuedMs,
-      release: (delayMs = 0) => {
-        if (released) return;
-        released = true;
-        if (delayMs > 0) this.#clock.setTimeout(free, delayMs);
-        else free();
-      },
-    };
+    return new SlotLease(this.#owner, worker, seq, spec, queuedMs);
   }
 
   /** The oldest queued request `worker` can serve, preferring one bound to it or to nobody. */
@@ -271,8 +273,7 @@ export class Scheduler {
       ) {
         scanned++;
         if (n.exclude?.has(worker.id)) continue;
-        const key = n.spec.affinityKey;
-        const bound = key === undefined ? undefined : this.#affinity.get(key);
+        const bound = this.#preferred(n.spec);
         if (bound === undefined || bound === worker || !isAlive(bound)) return n;
         spill ??= n;
       }
@@ -293,7 +294,13 @@ export class Scheduler {
     return best;
   }
 
-  #affinityFor(key: string | undefined): WorkerRuntime | undefined {
+  /** The worker a request is bound to: the caller's choice when it is alive, else its affinity key's. */
+  #preferred(spec: TicketSpec): WorkerRuntime | undefined {
+    if (spec.preferWorker !== undefined) {
+      const w = this.#workers.find((x) => x.id === spec.preferWorker);
+      if (w && isAlive(w)) return w;
+    }
+    const key = spec.affinityKey;
     return key === undefined ? undefined : this.#affinity.get(key);
   }
 

@@ -13,6 +13,16 @@ export interface RequestOptions {
   priority?: Priority;
   /** Requests sharing a key prefer the worker that served it last (prefix cache reuse). */
   affinityKey?: string;
+  /**
+   * Id of the worker this request should run on, chosen by the caller (the batch places its last
+   * documents where the work left ends first). Honoured whenever that worker is alive and has a
+   * free slot, ahead of `affinityKey`. When it has none, the request queues bound to that worker as
+   * an affinity key would be: it takes the request first once a slot frees, and a free slot
+   * elsewhere takes it only when no other queued request is bound to that slot's worker or to none
+   * (it spills rather than waits). An unknown, unhealthy or excluded (it failed this request)
+   * worker is ignored. @default none: the fleet chooses
+   */
+  preferWorker?: string;
   /** Model to use; overrides the request body's `model`. @default the body's model, else each worker's own */
   model?: string;
   /**
