@@ -1,3 +1,4 @@
+import { Cancel, type AbortLike } from '../core/cancel.ts';
 import { EventEmitter } from 'node:events';
 import type { Backend } from '../backends/types.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -51,7 +52,7 @@ const ABANDONED = new Set(['FLEET_ABORTED', 'FLEET_UPSTREAM_TIMEOUT', 'FLEET_CLO
 export interface Attempt {
   worker: WorkerRuntime;
   lease: Lease;
-  signal: AbortSignal;
+  signal: AbortLike;
   attempt: number;
 }
 
@@ -88,7 +89,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   #closed = false;
   #refusing = false;
   #statsSince: number;
-  #active = new Set<AbortController>();
+  #active = new Set<Cancel>();
   #idleWaiters: Array<() => void> = [];
   #ready: Promise<void> | undefined;
 
@@ -272,7 +273,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     plan: RequestPlan,
     exclude: ReadonlySet<string>,
     seq: number | undefined,
-    signal: AbortSignal,
+    signal: AbortLike,
   ): Promise<Lease> {
     if (this.#refusing)
       throw new FleetError('FLEET_CLOSED', 'the fleet is draining or closed and takes no new requests');
@@ -290,9 +291,12 @@ export class Fleet extends EventEmitter<FleetEvents> {
     });
   }
 
-  /** An AbortController for one request: follows the caller's signal and the total timeout. */
-  controllerFor(plan: RequestPlan): { ac: AbortController; dispose: () => void } {
-    const ac = new AbortController();
+  /**
+   * The abort controller of one request (a Cancel: an AbortSignal costs ~10 us per request):
+   * follows the caller's signal and the total timeout.
+   */
+  controllerFor(plan: RequestPlan): { ac: Cancel; dispose: () => void } {
+    const ac = new Cancel();
     this.#active.add(ac);
     const caller = plan.opts.signal;
     const onAbort = () =>
@@ -497,7 +501,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
 }
 
 /** The caller-facing error: the abort reason when the request's own signal fired, else the error. */
-export function reasonOr(signal: AbortSignal, e: unknown): FleetError {
+export function reasonOr(signal: AbortLike, e: unknown): FleetError {
   if (signal.aborted && signal.reason instanceof FleetError) return signal.reason;
   return toFleetError(e);
 }

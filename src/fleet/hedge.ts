@@ -1,3 +1,4 @@
+import { Cancel } from '../core/cancel.ts';
 import { FleetError } from '../core/errors.ts';
 import type { Attempt, Fleet, RequestPlan } from './fleet.ts';
 import { reasonOr } from './fleet.ts';
@@ -26,7 +27,7 @@ export async function callHedged<T>(
   plan: RequestPlan,
   a: Attempt,
   call: (a: Attempt) => Promise<T>,
-  request: AbortController,
+  request: Cancel,
 ): Promise<Won<T>> {
   const startedAt = fleet.clock.now();
   if (!fleet.scheduler.hedging) return { response: await call(a), attempt: a, startedAt };
@@ -66,7 +67,7 @@ class HedgeRace<T> {
   readonly outcome: Promise<Won<T> | undefined>;
   /** The primary failed while this runs (callHedged then waits for this answer). */
   primaryFailed = false;
-  readonly #ac = new AbortController();
+  readonly #ac = new Cancel();
   #settled = false;
   #cancelled = false;
 
@@ -76,7 +77,7 @@ class HedgeRace<T> {
     primary: Attempt,
     call: (a: Attempt) => Promise<T>,
     lease: HedgeLease,
-    request: AbortController,
+    request: Cancel,
     primaryStartedAt: number,
   ) {
     const ac = this.#ac;

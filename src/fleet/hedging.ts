@@ -1,3 +1,4 @@
+import { Cancel } from '../core/cancel.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { FleetError } from '../core/errors.ts';
 import { pickHedge, type HedgeCandidate } from './pick.ts';
@@ -12,7 +13,7 @@ export interface HedgeOffer extends HedgeCandidate {
 /** A running hedge, preemptible by queued work. */
 export interface RunningHedge {
   readonly worker: WorkerRuntime;
-  readonly ac: AbortController;
+  readonly ac: Cancel;
 }
 
 /** What the hedge book needs from the scheduler. */
@@ -114,7 +115,7 @@ export class HedgeBook {
       const offer = pickHedge(worker, this.#offers, now);
       if (!offer) return;
       this.#offers.delete(offer);
-      const running: RunningHedge = { worker, ac: new AbortController() };
+      const running: RunningHedge = { worker, ac: new Cancel() };
       this.#running.add(running);
       this.started++;
       offer.take(worker, running);

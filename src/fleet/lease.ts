@@ -1,3 +1,4 @@
+import { Cancel, type AbortLike } from '../core/cancel.ts';
 import type { Clock } from '../core/clock.ts';
 import type { HedgeBook, HedgeOffer, RunningHedge } from './hedging.ts';
 import type { TicketSpec } from './scheduler.ts';
@@ -27,7 +28,7 @@ export interface Lease {
 /** A slot taken to duplicate an attempt running elsewhere (a tail hedge). */
 export interface HedgeLease extends Lease {
   /** Aborted when a queued request needs the slot: a hedge only ever uses idle capacity. */
-  readonly preempted: AbortSignal;
+  readonly preempted: AbortLike;
 }
 
 /** What a lease needs from the scheduler that issued it. */
@@ -74,7 +75,7 @@ export class SlotLease implements HedgeLease, HedgeOffer {
   }
 
   /** Only meaningful on a hedge; a never-aborted signal otherwise. */
-  get preempted(): AbortSignal {
+  get preempted(): AbortLike {
     return (this.#hedge ?? NEVER).ac.signal;
   }
 
@@ -110,4 +111,4 @@ export class SlotLease implements HedgeLease, HedgeOffer {
   }
 }
 
-const NEVER = { ac: new AbortController() };
+const NEVER = { ac: new Cancel() };

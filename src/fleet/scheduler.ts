@@ -1,3 +1,4 @@
+import type { AbortLike } from '../core/cancel.ts';
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import { FleetError } from '../core/errors.ts';
 import { LatencyHistogram } from '../core/histogram.ts';
@@ -26,7 +27,7 @@ export interface TicketSpec {
   seq?: number | undefined;
   /** ms a request may wait in the queue; 0 or Infinity = no limit. */
   queueTimeoutMs: number;
-  signal?: AbortSignal | undefined;
+  signal?: AbortLike | undefined;
 }
 
 interface Ticket extends QueueNode {
@@ -389,6 +390,6 @@ function isAlive(w: WorkerRuntime): boolean {
   return w.state === 'healthy' || w.state === 'degraded';
 }
 
-function abortError(signal: AbortSignal): FleetError {
+function abortError(signal: AbortLike): FleetError {
   return new FleetError('FLEET_ABORTED', 'request aborted by the caller', { cause: signal.reason });
 }
