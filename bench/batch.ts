@@ -11,7 +11,9 @@
  *
  * Flags: --papers N (100), --time-scale X (0.1), --tokens N (6000 per paper),
  *        --prefill-tps N (1000), --decode-tps N (40), --output-tokens N (120), --slots N (5),
- *        --cache-tokens N (131072).
+ *        --cache-tokens N (131072), --only a3,n3,a1 (which runs: 3 workers with affinity, 3 without,
+ *        1 worker; all by default), --dump PREFIX (writes each run's simulator request logs to
+ *        PREFIX-<run>.json, for looking at the end of the job).
  */
 import { mkdtempSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -36,6 +38,11 @@ const OUTPUT = flag('output-tokens', 120);
 const SLOTS = flag('slots', 5);
 const SLOWDOWN = 0.05;
 const CACHE = flag('cache-tokens', 131072);
+/** Which runs: a3 (3 workers, affinity), n3 (3 workers, --no-affinity), a1 (1 worker); all by default. */
+const ONLY = (() => {
+  const i = process.argv.indexOf('--only');
+  return i >= 0 ? new Set((process.argv[i + 1] ?? '').split(',')) : undefined;
+})();
 
 const WORDS = [
   'model',
@@ -82,6 +89,8 @@ interface RunFigures {
   cacheHitTokens: number;
   prefillTokens: number;
   utilisation: number[];
+  /** Per worker (model s from the start of the run): when its last request ended, documents prefilled. */
+  tail: Array<{ id: string; endS: number; prefills: number; requests: number }>;
 }
 
 async function run(dir: string, label: string, workers: number, affinity: boolean): Promise<RunFigures> {
@@ -107,6 +116,14 @@ async function run(dir: string, label: string, workers: number, affinity: boolea
     const realS = (performance.now() - t0) / 1000;
     prep.journal.close();
     const stats = sim.workers.map((w) => w.stats());
+    const dump = process.argv.indexOf('--dump');
+    if (dump >= 0)
+      writeFileSync(
+        `${process.argv[dump + 1]}-${label.replace(/\W+/g, '-')}.json`,
+        JSON.stringify(stats.map((s) => ({ id: s.id, log: s.log }))),
+      );
+    // Sim logs count from each worker's start (all started together): the run starts at the first arrival.
+    const origin = Math.min(...stats.flatMap((s) => s.log.map((l) => l.arrivedAt)));
     return {
       label,
       workers,
@@ -116,6 +133,12 @@ async function run(dir: string, label: string, workers: number, affinity: boolea
       cacheHitTokens: stats.reduce((n, s) => n + s.cacheHitTokens, 0),
       prefillTokens: stats.reduce((n, s) => n + s.prefillTokens, 0),
       utilisation: result.summary.workers.map((w) => w.utilisation),
+      tail: stats.map((s) => ({
+        id: s.id,
+        endS: (Math.max(...s.log.map((l) => l.finishedAt ?? 0)) - origin) / 1000 / SCALE,
+        prefills: s.log.filter((l) => l.cachedTokens < l.promptTokens / 2).length,
+        requests: s.log.length,
+      })),
     };
   } finally {
     await fleet.close();
@@ -145,14 +168,15 @@ async function main(): Promise<void> {
         `workers: ${SLOTS} slots, prefill ${PREFILL} tok/s, decode ${DECODE} tok/s (batch slowdown ${SLOWDOWN}), ` +
         `${OUTPUT}-token answers, ${CACHE}-token prefix cache; time scale ${SCALE}\n`,
     );
-    const runs: RunFigures[] = [];
-    for (const [label, n, aff] of [
-      ['3 workers, affinity', 3, true],
-      ['3 workers, --no-affinity', 3, false],
-      ['1 worker, affinity', 1, true],
+    const runs = new Map<string, RunFigures>();
+    for (const [key, label, n, aff] of [
+      ['a3', '3 workers, affinity', 3, true],
+      ['n3', '3 workers, --no-affinity', 3, false],
+      ['a1', '1 worker, affinity', 1, true],
     ] as const) {
+      if (ONLY && !ONLY.has(key)) continue;
       const r = await run(dir, label, n, aff);
-      runs.push(r);
+      runs.set(key, r);
       const id = ideal(n, aff);
       console.log(
         `${label.padEnd(26)} ${r.modelS.toFixed(1).padStart(7)} s (real ${r.realS.toFixed(1)} s)  ` +
@@ -160,12 +184,23 @@ async function main(): Promise<void> {
           `cache ${((r.cacheHitTokens / (r.cacheHitTokens + r.prefillTokens)) * 100).toFixed(0)}% of prompt tokens  ` +
           `busy ${r.utilisation.map((u) => `${(u * 100).toFixed(0)}%`).join('/')}  ok ${r.ok}/${PAPERS * 5}`,
       );
+      // The end of the job: how far apart the workers finished, and how the documents were spread.
+      console.log(
+        `${''.padEnd(26)} workers ended at ${r.tail.map((t) => `${t.endS.toFixed(1)} s`).join(' / ')}; ` +
+          `prefills ${r.tail.map((t) => t.prefills).join(' / ')}; requests ${r.tail.map((t) => t.requests).join(' / ')}`,
+      );
     }
-    const [aff, noAff, one] = runs as [RunFigures, RunFigures, RunFigures];
-    console.log(
-      `\naffinity vs --no-affinity (3 workers): ${(noAff.modelS / aff.modelS).toFixed(2)}x faster (target >= 1.8x)` +
-        `\n3 workers vs 1 worker (affinity):      ${(one.modelS / aff.modelS).toFixed(2)}x (target >= 2.9x; ideal 3.00x)`,
-    );
+    const aff = runs.get('a3');
+    const noAff = runs.get('n3');
+    const one = runs.get('a1');
+    if (aff && noAff)
+      console.log(
+        `\naffinity vs --no-affinity (3 workers): ${(noAff.modelS / aff.modelS).toFixed(2)}x faster (target >= 1.8x)`,
+      );
+    if (aff && one)
+      console.log(
+        `3 workers vs 1 worker (affinity):      ${(one.modelS / aff.modelS).toFixed(2)}x (target >= 2.9x; ideal 3.00x)`,
+      );
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

@@ -33,6 +33,7 @@ async function ask(
   messages: ChatMessage[],
   affinityKey: string | undefined,
   onFirstToken?: (worker: string) => void,
+  preferWorker?: string,
 ): Promise<Answer> {
   const req = {
     messages,
@@ -44,6 +45,7 @@ async function ask(
     signal: ctx.signal,
     expectedOutputTokens: task.prompt.maxTokens,
     ...(affinityKey === undefined ? {} : { affinityKey }),
+    ...(preferWorker === undefined ? {} : { preferWorker }),
     ...(ctx.model === undefined ? {} : { model: ctx.model }),
   });
   let text = '';
@@ -75,12 +77,15 @@ async function ask(
 /**
  * Runs one task: one request, or for a chunked document one per part (each part its own affinity
  * key) and a combining request. Resolves to the record to journal, also on failure; rejects only
- * when `ctx.signal` was aborted (an interrupted task is not a result).
+ * when `ctx.signal` was aborted (an interrupted task is not a result). `preferWorker` names the
+ * worker for a single request (RequestOptions.preferWorker); a chunked task's parts go where the
+ * fleet puts them.
  */
 export async function executeTask(
   ctx: ExecuteContext,
   task: Task,
   onFirstToken?: (worker: string) => void,
+  preferWorker?: string,
 ): Promise<TaskRecord> {
   const t0 = ctx.clock.now();
   const base = {
@@ -102,7 +107,7 @@ export async function executeTask(
         content: task.parts[0]!,
         ...(task.truncated && task.notice !== undefined ? { notice: task.notice } : {}),
       });
-      answers.push(await ask(ctx, task, messages, key, onFirstToken));
+      answers.push(await ask(ctx, task, messages, key, onFirstToken, preferWorker));
     } else {
       for (const [i, part] of task.parts.entries()) {
         const messages = buildMessages({

@@ -14,13 +14,14 @@ export interface RequestOptions {
   /** Requests sharing a key prefer the worker that served it last (prefix cache reuse). */
   affinityKey?: string;
   /**
-   * Id of the worker this request should run on, chosen by the caller (the batch places its last
-   * documents where the work left ends first). Honoured whenever that worker is alive and has a
-   * free slot, ahead of `affinityKey`. When it has none, the request queues bound to that worker as
-   * an affinity key would be: it takes the request first once a slot frees, and a free slot
-   * elsewhere takes it only when no other queued request is bound to that slot's worker or to none
-   * (it spills rather than waits). An unknown, unhealthy or excluded (it failed this request)
-   * worker is ignored. @default none: the fleet chooses
+   * Id of the worker this request should run on, chosen by the caller (the batch names one for
+   * every request: where a document's prefix is cached, or where a last document ends soonest).
+   * Honoured whenever that worker is alive and has a free slot, ahead of `affinityKey`. When it
+   * has none the request is not held for it: it goes to another free worker at once, as any
+   * request would; when every worker is busy it waits bound to that worker, as to an affinity key
+   * (that worker takes it first when a slot frees; another takes it only when nothing else queued
+   * is bound to it or to no one). An unknown or unhealthy worker, or one that already failed this
+   * request, is ignored. @default none: the fleet chooses
    */
   preferWorker?: string;
   /** Model to use; overrides the request body's `model`. @default the body's model, else each worker's own */
