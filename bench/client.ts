@@ -9,6 +9,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { runBenchmark, type LevelResult } from '../src/bench/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createFleet } from '../src/fleet/index.ts';
@@ -21,6 +22,29 @@ function flag(name: string, fallback: string): string {
 const REQUESTS = Number(flag('requests', '20000'));
 const CONCURRENCY = Number(flag('concurrency', '64'));
 const RUNS = 3;
+
+/**
+ * The client process's young-generation GC pauses while it runs: long scavenges mean objects
+ * outlive their request (see docs/performance.md "Benchmark client"), and they show in p99.
+ */
+function watchGc(): { stop(): string } {
+  const pauses: number[] = [];
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as { detail?: { kind?: number } }).detail?.kind;
+      if (kind === constants.NODE_PERFORMANCE_GC_MINOR) pauses.push(e.duration);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return {
+    stop() {
+      obs.disconnect();
+      pauses.sort((a, b) => a - b);
+      const mean = pauses.reduce((a, b) => a + b, 0) / Math.max(1, pauses.length);
+      return `scavenges ${pauses.length} (mean ${mean.toFixed(1)} ms, max ${(pauses.at(-1) ?? 0).toFixed(1)} ms)`;
+    },
+  };
+}
 
 async function main(): Promise<void> {
   // The same instant worker bench:sim serves (bench/sim.ts --serve), in its own process.
@@ -72,6 +96,7 @@ async function main(): Promise<void> {
       `fleet.chat alone (reference): ${plain[1]!.toFixed(0)} req/s median (${plain[0]!.toFixed(0)}-${plain[2]!.toFixed(0)})`,
     );
     for (const stream of [false, true]) {
+      const gc = watchGc();
       const runs: LevelResult[] = [];
       for (let i = 0; i < RUNS; i++) {
         const r = await runBenchmark({
@@ -91,7 +116,8 @@ async function main(): Promise<void> {
       console.log(
         `${stream ? 'streaming    ' : 'non-streaming'}: ${med.requests_per_second.toFixed(0)} req/s median (${range}), ` +
           `${med.failed} failed, p50 ${(med.p50_response_time * 1000).toFixed(2)} ms, p99 ${(med.p99_response_time * 1000).toFixed(2)} ms, ` +
-          `client CPU ${med.self_check.client_cpu_percent.toFixed(0)}%, event-loop p99 ${med.self_check.event_loop_delay_p99_ms.toFixed(1)} ms`,
+          `client CPU ${med.self_check.client_cpu_percent.toFixed(0)}%, event-loop p99 ${med.self_check.event_loop_delay_p99_ms.toFixed(1)} ms, ` +
+          gc.stop(),
       );
     }
   } finally {

@@ -116,6 +116,12 @@ function rssMb(pid: number): number {
   return m ? Number(m[1]) / 1024 : NaN;
 }
 
+/** CPU seconds (user + system) the process has used, from /proc (clock ticks of 10 ms). */
+function cpuSec(pid: number): { user: number; sys: number } {
+  const f = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
+}
+
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -191,9 +197,14 @@ async function main(): Promise<void> {
     const g: number[] = [];
     let errors = 0;
     let lag = 0;
+    const gwCpu = { user: 0, sys: 0 };
     for (let r = 0; r < ROUNDS; r++) {
       const a = await openLoop(direct, body);
+      const c0 = cpuSec(gwPid);
       const b = await openLoop(via, body);
+      const c1 = cpuSec(gwPid);
+      gwCpu.user += c1.user - c0.user;
+      gwCpu.sys += c1.sys - c0.sys;
       d.push(...a.lat);
       g.push(...b.lat);
       errors += a.errors + b.errors;
@@ -210,7 +221,9 @@ async function main(): Promise<void> {
     console.log(
       `  added    p50 ${f(pct(g, 50) - pct(d, 50))} ms  p99 ${f(pct(g, 99) - pct(d, 99))} ms  (targets 0.5 / 2 ms)`,
     );
-    console.log(`  gateway RSS after: ${rssMb(gwPid).toFixed(0)} MB`);
+    console.log(
+      `  gateway CPU ${(((gwCpu.user + gwCpu.sys) * 1e6) / g.length).toFixed(0)} us/request (user ${((gwCpu.user * 1e6) / g.length).toFixed(0)}, system ${((gwCpu.sys * 1e6) / g.length).toFixed(0)}); RSS after: ${rssMb(gwPid).toFixed(0)} MB`,
+    );
 
     const rps = await closedLoop(via, body, 64);
     const rpsDirect = await closedLoop(direct, body, 64);
