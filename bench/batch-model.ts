@@ -18,6 +18,7 @@ import { documentInfo } from '../src/batch/plan.ts';
 import type { Clock, TimerHandle } from '../src/core/clock.ts';
 import type { ChatChunk, ChatRequest } from '../src/core/openai.ts';
 import type { Fleet, RequestMeta, RequestOptions } from '../src/fleet/index.ts';
+import { paper } from './papers.ts';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -312,30 +313,6 @@ function chunk(delta: ChatChunk['choices'][number]['delta']): ChatChunk {
   };
 }
 
-// The same papers as bench/batch.ts.
-const WORDS = [
-  'model',
-  'data',
-  'result',
-  'method',
-  'signal',
-  'network',
-  'sample',
-  'theory',
-  'error',
-  'value',
-  'bound',
-];
-function paper(seed: number): string {
-  let s = `Paper ${seed}: on the ${WORDS[seed % WORDS.length]} of things.\n\n`;
-  let x = seed * 7919 + 1;
-  while (s.length < TOKENS * 4) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += WORDS[x % WORDS.length]! + (x % 23 === 0 ? '.\n\n' : ' ');
-  }
-  return s;
-}
-
 async function once(seed: number): Promise<{ s: number; workers: ModelWorker[] }> {
   const clock = new VirtualClock();
   const { fleet, workers } = modelFleet(clock, seed);
@@ -348,7 +325,7 @@ async function once(seed: number): Promise<{ s: number; workers: ModelWorker[] }
   }));
   const docs = Array.from({ length: PAPERS }, (_, i) => {
     const file = `papers/paper${String(i + 1).padStart(3, '0')}.txt`;
-    return documentInfo(file, `/${file}`, paper(i + 1), `Paper ${i + 1}`);
+    return documentInfo(file, `/${file}`, paper(i + 1, TOKENS), `Paper ${i + 1}`);
   });
   const tasks = planTasks('model', docs, prompts, (d) => ({ parts: [d.text], truncated: false }));
   const out = await clock.run(

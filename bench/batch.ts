@@ -22,6 +22,7 @@ import { findPreset, prepareBatch, runBatch } from '../src/batch/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createFleet } from '../src/fleet/index.ts';
 import { startSimFleet, type SimWorkerOptions } from '../src/sim/index.ts';
+import { paper } from './papers.ts';
 
 function flag(name: string, fallback: number): number {
   const i = process.argv.indexOf(`--${name}`);
@@ -43,29 +44,6 @@ const ONLY = (() => {
   const i = process.argv.indexOf('--only');
   return i >= 0 ? new Set((process.argv[i + 1] ?? '').split(',')) : undefined;
 })();
-
-const WORDS = [
-  'model',
-  'data',
-  'result',
-  'method',
-  'signal',
-  'network',
-  'sample',
-  'theory',
-  'error',
-  'value',
-  'bound',
-];
-function paper(seed: number): string {
-  let s = `Paper ${seed}: on the ${WORDS[seed % WORDS.length]} of things.\n\n`;
-  let x = seed * 7919 + 1;
-  while (s.length < TOKENS * 4) {
-    x = (x * 1103515245 + 12345) % 2147483648;
-    s += WORDS[x % WORDS.length]! + (x % 23 === 0 ? '.\n\n' : ' ');
-  }
-  return s;
-}
 
 const worker = (id: string): SimWorkerOptions => ({
   id,
@@ -162,7 +140,7 @@ async function main(): Promise<void> {
   try {
     mkdirSync(join(dir, 'papers'));
     for (let i = 1; i <= PAPERS; i++)
-      writeFileSync(join(dir, 'papers', `paper${String(i).padStart(3, '0')}.txt`), paper(i));
+      writeFileSync(join(dir, 'papers', `paper${String(i).padStart(3, '0')}.txt`), paper(i, TOKENS));
     console.log(
       `fleet batch: research preset (5 prompts) x ${PAPERS} papers of ~${TOKENS} tokens = ${PAPERS * 5} tasks\n` +
         `workers: ${SLOTS} slots, prefill ${PREFILL} tok/s, decode ${DECODE} tok/s (batch slowdown ${SLOWDOWN}), ` +

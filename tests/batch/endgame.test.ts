@@ -1,12 +1,11 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { findPreset, planTasks, runTasks, type Task, type TaskRecord } from '../../src/batch/index.ts';
 import { documentInfo } from '../../src/batch/plan.ts';
-import { parseConfig } from '../../src/config/index.ts';
 import { systemClock } from '../../src/core/clock.ts';
-import { createRandom } from '../../src/core/random.ts';
-import { createFleet, type Fleet, type RequestOptions } from '../../src/fleet/index.ts';
-import { startSimFleet, type SimFleet } from '../../src/sim/index.ts';
+import type { Fleet, RequestOptions } from '../../src/fleet/index.ts';
+import type { SimFleet } from '../../src/sim/index.ts';
 import { paper } from './helpers.ts';
+import { useSimFleet } from '../fleet/sim-fleet.ts';
 
 // The end of a batch job over real simulated workers (port 0): which worker each request goes to,
 // and how the last documents are spread so that the workers finish together.
@@ -15,18 +14,10 @@ const SCALE = 0.5;
 const TOKENS = 3000; // per document: 3 s of prefill at 1,000 tokens/s
 const OUTPUT = 40; // per answer: 1 s at 40 tokens/s alone, 1.05 s beside another
 
-let sim: SimFleet | undefined;
-let fleet: Fleet | undefined;
-
-afterEach(async () => {
-  await fleet?.close();
-  await sim?.close();
-  fleet = undefined;
-  sim = undefined;
-});
+const startFleet = useSimFleet();
 
 async function start(workers: number): Promise<{ sim: SimFleet; fleet: Fleet }> {
-  sim = await startSimFleet(
+  return startFleet(
     Array.from({ length: workers }, (_, i) => ({
       id: `w${i + 1}`,
       slots: 2,
@@ -37,13 +28,8 @@ async function start(workers: number): Promise<{ sim: SimFleet; fleet: Fleet }> 
       contextLength: 8192,
       timeScale: SCALE,
     })),
+    { settings: { health_check_interval: 3600 } },
   );
-  const config = parseConfig(
-    { workers: sim.workerConfig().workers, settings: { health_check_interval: 3600 } },
-    { file: 'test' },
-  );
-  fleet = createFleet(config, { probe: false, random: createRandom(1) });
-  return { sim, fleet };
 }
 
 /** The research preset (5 prompts) over `docs` papers, document by document. */

@@ -1,37 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.ts';
+import { describe, expect, it } from 'vitest';
 import { createRandom } from '../../src/core/random.ts';
-import { createFleet, type Fleet } from '../../src/fleet/index.ts';
-import { startSimFleet, type SimFleet, type SimWorkerOptions } from '../../src/sim/index.ts';
+import type { Fleet } from '../../src/fleet/index.ts';
+import type { SimWorkerOptions } from '../../src/sim/index.ts';
+import { useSimFleet, type SimFleetOptions } from './sim-fleet.ts';
 
 const REQ = { messages: [{ role: 'user' as const, content: 'What is 2 + 2?' }], max_tokens: 8 };
 
-let sim: SimFleet | undefined;
-let fleet: Fleet | undefined;
-
-afterEach(async () => {
-  await fleet?.close();
-  await sim?.close();
-  fleet = undefined;
-  sim = undefined;
-});
-
-async function start(
-  specs: SimWorkerOptions[],
-  opts: { settings?: Record<string, unknown>; worker?: Record<string, unknown>; seed?: number } = {},
-) {
-  sim = await startSimFleet(specs);
-  const raw = sim.workerConfig();
-  const config = parseConfig(
-    {
-      workers: raw.workers.map((w) => ({ ...w, ...opts.worker })),
-      settings: { max_retries: 3, ...opts.settings },
-    },
-    { file: 'test' },
-  );
-  fleet = createFleet(config, { probe: false, random: createRandom(opts.seed ?? 1) });
-  return { sim, fleet };
-}
+const startFleet = useSimFleet();
+const start = (specs: SimWorkerOptions[], opts: SimFleetOptions = {}) =>
+  startFleet(specs, { ...opts, settings: { max_retries: 3, ...opts.settings } });
 
 async function closedLoop(
   f: Fleet,

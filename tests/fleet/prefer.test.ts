@@ -1,32 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.ts';
-import { createRandom } from '../../src/core/random.ts';
-import { createFleet, type Fleet, type RequestOptions } from '../../src/fleet/index.ts';
-import { startSimFleet, type SimFleet, type SimWorkerOptions } from '../../src/sim/index.ts';
+import { describe, expect, it } from 'vitest';
+import type { RequestOptions } from '../../src/fleet/index.ts';
+import type { SimWorkerOptions } from '../../src/sim/index.ts';
+import { useSimFleet } from './sim-fleet.ts';
 
 // RequestOptions.preferWorker over real simulated workers on port 0.
 
 const ask = (text: string) => ({ messages: [{ role: 'user' as const, content: text }], max_tokens: 4 });
 
-let sim: SimFleet | undefined;
-let fleet: Fleet | undefined;
-
-afterEach(async () => {
-  await fleet?.close();
-  await sim?.close();
-  fleet = undefined;
-  sim = undefined;
-});
-
-async function start(specs: SimWorkerOptions[]): Promise<{ sim: SimFleet; fleet: Fleet }> {
-  sim = await startSimFleet(specs);
-  const config = parseConfig(
-    { workers: sim.workerConfig().workers, settings: { max_retries: 2 } },
-    { file: 'test' },
-  );
-  fleet = createFleet(config, { probe: false, random: createRandom(1) });
-  return { sim, fleet };
-}
+const startFleet = useSimFleet();
+const start = (specs: SimWorkerOptions[]) => startFleet(specs, { settings: { max_retries: 2 } });
 
 /** One slot each, every request the same fixed model time (ms) on that worker. */
 const w = (id: string, fixedLatencyMs: number, extra: Partial<SimWorkerOptions> = {}): SimWorkerOptions => ({
