@@ -7,7 +7,7 @@ import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/ind
 import { affinityKeyOf } from './affinity.ts';
 import type { KeyChecker } from './auth.ts';
 import { badRequest } from './errors.ts';
-import { header, onClientGone, readBodyText, type NodeBindings } from './node-req.ts';
+import { header, nodeResponse, onClientGone, readBodyText, type NodeBindings } from './node-req.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
@@ -117,4 +117,26 @@ export function recordRequest(c: Ctx, g: Gateway, status: number, extra: Partial
     },
     'request',
   );
+}
+
+/**
+ * A successful inference answer as JSON. On a Node server it is written straight to Node's
+ * response (no web Response and Headers to build and copy back) and the request is recorded after
+ * the bytes went out, off the client's critical path; under `app.request()` it is `c.json`.
+ */
+export function answerJson(c: Ctx, g: Gateway, body: unknown, worker: string): Response {
+  const outgoing = nodeResponse(c);
+  c.set('worker', worker);
+  if (outgoing === undefined) return c.json(body, 200, { 'x-fleet-worker': worker });
+  const text = JSON.stringify(body);
+  outgoing.writeHead(200, {
+    'content-type': 'application/json',
+    'content-length': Buffer.byteLength(text),
+    'x-fleet-worker': worker,
+    'x-request-id': c.get('reqId'),
+  });
+  outgoing.end(text);
+  c.set('deferred', true);
+  recordRequest(c, g, 200);
+  return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
 }

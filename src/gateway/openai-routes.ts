@@ -3,6 +3,7 @@ import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import type { HttpError } from './errors.ts';
 import {
+  answerJson,
   clientAbort,
   fleetOptions,
   readJson,
@@ -74,8 +75,7 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       return res;
     }
     const r = await g.fleet.chat(req, opts);
-    c.set('worker', r.worker);
-    return c.json(r.response, 200, { 'x-fleet-worker': r.worker });
+    return answerJson(c, g, r.response, r.worker);
   });
 
   app.post('/v1/completions', async (c) => {
@@ -99,8 +99,7 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       });
     }
     const r = await g.fleet.complete(req, fleetOptions(c, ac.signal));
-    c.set('worker', r.worker);
-    return c.json(r.response, 200, { 'x-fleet-worker': r.worker });
+    return answerJson(c, g, r.response, r.worker);
   });
 
   app.post('/v1/embeddings', async (c) => {
@@ -108,7 +107,6 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     c.set('model', req.model);
     const ac = clientAbort(c);
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    c.set('worker', r.worker);
-    return c.json(r.response, 200, { 'x-fleet-worker': r.worker });
+    return answerJson(c, g, r.response, r.worker);
   });
 }
