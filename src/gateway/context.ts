@@ -7,7 +7,14 @@ import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/ind
 import { affinityKeyOf } from './affinity.ts';
 import type { KeyChecker } from './auth.ts';
 import { badRequest } from './errors.ts';
-import { header, nodeResponse, onClientGone, readBodyText, type NodeBindings } from './node-req.ts';
+import {
+  alreadySent,
+  header,
+  nodeResponse,
+  onClientGone,
+  readBodyText,
+  type NodeBindings,
+} from './node-req.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
@@ -138,5 +145,5 @@ export function answerJson(c: Ctx, g: Gateway, body: unknown, worker: string): R
   outgoing.end(text);
   c.set('deferred', true);
   recordRequest(c, g, 200);
-  return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
+  return alreadySent();
 }

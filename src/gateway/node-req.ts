@@ -25,6 +25,14 @@ export function nodeResponse(c: Ctx): ServerResponse | undefined {
   return nodeOf(c).outgoing;
 }
 
+/**
+ * What a route returns once it wrote its answer to Node's response itself: @hono/node-server
+ * leaves a response marked this way alone.
+ */
+export function alreadySent(): Response {
+  return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
+}
+
 /** One request header (the first value if repeated); `name` in lower case. */
 export function header(c: Ctx, name: string): string | undefined {
   const incoming = nodeOf(c).incoming;

@@ -2,6 +2,7 @@ import type { Hono } from 'hono';
 import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import {
+  answerJson,
   clientAbort,
   fleetOptions,
   readJson,
@@ -147,7 +148,6 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       return res;
     }
     const r = await g.fleet.chat(req, opts);
-    c.set('worker', r.worker);
     const choice = r.response.choices[0];
     const text = choice?.message.content ?? '';
     const done = doneLine(name || r.response.model, kind, now(), choice?.finish_reason ?? 'stop', r);
@@ -155,7 +155,7 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       kind === 'chat'
         ? { ...done, message: { role: 'assistant', content: text } }
         : { ...done, response: text };
-    return c.json(out, 200, { 'x-fleet-worker': r.worker });
+    return answerJson(c, g, out, r.worker);
   };
   app.post('/api/chat', (c) => run(c, 'chat'));
   app.post('/api/generate', (c) => run(c, 'generate'));
@@ -168,19 +168,15 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     const req: EmbeddingRequest = { input: b.input };
     if (b.model !== undefined && b.model !== '') req.model = b.model;
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    c.set('worker', r.worker);
     const data = [...r.response.data].sort((x, y) => x.index - y.index);
-    return c.json(
-      {
-        model: b.model ?? r.response.model,
-        embeddings: data.map((d) => d.embedding),
-        total_duration: ns(r.latencyMs),
-        load_duration: 0,
-        prompt_eval_count: r.response.usage?.prompt_tokens ?? 0,
-      },
-      200,
-      { 'x-fleet-worker': r.worker },
-    );
+    const out = {
+      model: b.model ?? r.response.model,
+      embeddings: data.map((d) => d.embedding),
+      total_duration: ns(r.latencyMs),
+      load_duration: 0,
+      prompt_eval_count: r.response.usage?.prompt_tokens ?? 0,
+    };
+    return answerJson(c, g, out, r.worker);
   });
   // The older single-text endpoint, still used by some clients.
   app.post('/api/embeddings', async (c) => {
@@ -190,7 +186,6 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     const req: EmbeddingRequest = { input: b.prompt };
     if (b.model !== undefined && b.model !== '') req.model = b.model;
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    c.set('worker', r.worker);
-    return c.json({ embedding: r.response.data[0]?.embedding ?? [] }, 200, { 'x-fleet-worker': r.worker });
+    return answerJson(c, g, { embedding: r.response.data[0]?.embedding ?? [] }, r.worker);
   });
 }

@@ -3,6 +3,7 @@ import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { ChatChunk } from '../core/openai.ts';
 import type { FleetStream, RequestMeta } from '../fleet/index.ts';
 import { HttpError, toHttpError } from './errors.ts';
+import { alreadySent } from './node-req.ts';
 
 /** How one wire format writes a chat stream (OpenAI SSE, Ollama NDJSON). */
 export interface StreamFormat {
@@ -78,7 +79,7 @@ export async function streamResponse(o: StreamResponseOptions): Promise<Response
   if (o.stream.worker !== undefined) headers['x-fleet-worker'] = o.stream.worker;
   if (o.outgoing !== undefined) {
     pump(o, o.outgoing, headers, it, first, finish);
-    return new Response(null, { headers: { 'x-hono-already-sent': 'true' } });
+    return alreadySent();
   }
 
   const body = new ReadableStream<Uint8Array>({
