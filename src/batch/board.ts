@@ -38,6 +38,12 @@ function pushTo<K, V>(m: Map<K, V[]>, k: K, v: V): void {
   else m.set(k, [v]);
 }
 
+function addToSet<K, V>(m: Map<K, Set<V>>, k: K, v: V): void {
+  const set = m.get(k);
+  if (set) set.add(v);
+  else m.set(k, new Set([v]));
+}
+
 function addTo(m: Map<string, Mean>, k: string, ms: number): void {
   let mean = m.get(k);
   if (!mean) m.set(k, (mean = runningMean()));
@@ -136,10 +142,11 @@ export class Board {
     // keep more open at once than the workers' prefix caches hold.
     const eg = this.#affinity && this.#cold.length > 0 && this.#endgame(est);
     if (eg) {
-      const place = est === undefined ? undefined : placeLastDocument(this.loads(), est);
+      const loads = this.loads();
+      const place = est === undefined ? undefined : placeLastDocument(loads, est);
       if (place !== undefined || this.inFlight === 0 || est === undefined) {
         const task = takeLongest(this.#cold);
-        const worker = single(task, place ?? lightestFree(this.loads(), est)?.id);
+        const worker = single(task, place ?? lightestFree(loads, est)?.id);
         return { task, first: this.#gated.has(task.doc.abs), worker, spill: false };
       }
     }
@@ -184,7 +191,7 @@ export class Board {
 
   /** Its first token came from `worker` after `ms`: the document is in that worker's cache now. */
   firstToken(p: Picked, worker: string, ms: number): void {
-    this.#holds(p.task.doc.abs, worker);
+    addToSet(this.#holders, p.task.doc.abs, worker);
     if (!p.first) return;
     this.#prefill.add(ms);
     addTo(this.#prefillBy, worker, ms);
@@ -227,17 +234,12 @@ export class Board {
     const readyIn = new Map<string, number[]>();
     const open = new Map<string, Set<string>>();
     const prefilling = new Map<string, number>();
-    const opened = (worker: string, doc: string) => {
-      let set = open.get(worker);
-      if (!set) open.set(worker, (set = new Set()));
-      set.add(doc);
-    };
     for (const w of this.#warm) {
       pushTo(readyIn, w.worker, 0);
-      opened(w.worker, w.task.doc.abs);
+      addToSet(open, w.worker, w.task.doc.abs);
     }
     for (const [doc, o] of this.#opening) {
-      opened(o.worker, doc);
+      addToSet(open, o.worker, doc);
       prefilling.set(o.worker, (prefilling.get(o.worker) ?? 0) + 1);
       const left = this.#prefillLeft(doc, now);
       for (let i = this.#gated.get(doc)?.length ?? 0; i > 0; i--) pushTo(readyIn, o.worker, left);
@@ -314,12 +316,6 @@ export class Board {
     let waiting = this.#warm.length + this.#cold.length;
     for (const list of this.#gated.values()) waiting += list.length;
     return inEndgame(est, { newDocs: this.#cold.length, waiting, inFlight: this.inFlight }, this.limit());
-  }
-
-  #holds(doc: string, worker: string): void {
-    let set = this.#holders.get(doc);
-    if (!set) this.#holders.set(doc, (set = new Set()));
-    set.add(worker);
   }
 
   /** ms until a document opening somewhere is prefilled there (its held-back prompts may go then). */

@@ -94,9 +94,10 @@ export function runTasks(opts: RunTasksOptions): Promise<RunOutcome> {
         .then((record) => {
           finished++;
           ok = record.ok;
-          if (record.ok) worker ??= record.worker;
-          if (record.ok) outcome.succeeded++;
-          else outcome.failed++;
+          if (record.ok) {
+            worker ??= record.worker;
+            outcome.succeeded++;
+          } else outcome.failed++;
           opts.onTask(record);
         })
         .catch(() => {
