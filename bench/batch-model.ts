@@ -18,24 +18,17 @@ import { documentInfo } from '../src/batch/plan.ts';
 import type { Clock, TimerHandle } from '../src/core/clock.ts';
 import type { ChatChunk, ChatRequest } from '../src/core/openai.ts';
 import type { Fleet, RequestMeta, RequestOptions } from '../src/fleet/index.ts';
+import { listFlag, numberFlag } from './args.ts';
 import { paper } from './papers.ts';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) ? v : fallback;
-}
-const PAPERS = flag('papers', 100);
-const WORKERS = flag('workers', 3);
-const SLOTS = flag('slots', 5);
-const TOKENS = flag('tokens', 6000);
-const OUTPUT = flag('output-tokens', 120);
-const OVERHEAD = flag('overhead', 10);
-const SEEDS = flag('seeds', 8);
-const SPEEDS = (() => {
-  const i = process.argv.indexOf('--speeds');
-  return i >= 0 ? (process.argv[i + 1] ?? '').split(',').map(Number) : [];
-})();
+const PAPERS = numberFlag('papers', 100);
+const WORKERS = numberFlag('workers', 3);
+const SLOTS = numberFlag('slots', 5);
+const TOKENS = numberFlag('tokens', 6000);
+const OUTPUT = numberFlag('output-tokens', 120);
+const OVERHEAD = numberFlag('overhead', 10);
+const SEEDS = numberFlag('seeds', 8);
+const SPEEDS = (listFlag('speeds') ?? []).map(Number);
 const AFFINITY = !process.argv.includes('--no-affinity');
 // As bench/batch.ts.
 const PREFILL_TPS = 1000;

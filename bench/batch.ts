@@ -22,28 +22,21 @@ import { findPreset, prepareBatch, runBatch } from '../src/batch/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createFleet } from '../src/fleet/index.ts';
 import { startSimFleet, type SimWorkerOptions } from '../src/sim/index.ts';
+import { listFlag, numberFlag } from './args.ts';
 import { paper } from './papers.ts';
 
-function flag(name: string, fallback: number): number {
-  const i = process.argv.indexOf(`--${name}`);
-  const v = i >= 0 ? Number(process.argv[i + 1]) : NaN;
-  return Number.isFinite(v) ? v : fallback;
-}
-
-const PAPERS = flag('papers', 100);
-const SCALE = flag('time-scale', 0.1);
-const TOKENS = flag('tokens', 6000);
-const PREFILL = flag('prefill-tps', 1000);
-const DECODE = flag('decode-tps', 40);
-const OUTPUT = flag('output-tokens', 120);
-const SLOTS = flag('slots', 5);
+const PAPERS = numberFlag('papers', 100);
+const SCALE = numberFlag('time-scale', 0.1);
+const TOKENS = numberFlag('tokens', 6000);
+const PREFILL = numberFlag('prefill-tps', 1000);
+const DECODE = numberFlag('decode-tps', 40);
+const OUTPUT = numberFlag('output-tokens', 120);
+const SLOTS = numberFlag('slots', 5);
 const SLOWDOWN = 0.05;
-const CACHE = flag('cache-tokens', 131072);
+const CACHE = numberFlag('cache-tokens', 131072);
 /** Which runs: a3 (3 workers, affinity), n3 (3 workers, --no-affinity), a1 (1 worker); all by default. */
-const ONLY = (() => {
-  const i = process.argv.indexOf('--only');
-  return i >= 0 ? new Set((process.argv[i + 1] ?? '').split(',')) : undefined;
-})();
+const only = listFlag('only');
+const ONLY = only && new Set(only);
 
 const worker = (id: string): SimWorkerOptions => ({
   id,

@@ -34,7 +34,7 @@ export function useSimFleet(): (
     const config = parseConfig(
       {
         workers: sim.workerConfig().workers.map((w) => ({ ...w, ...opts.worker })),
-        settings: { ...opts.settings },
+        settings: opts.settings ?? {},
       },
       { file: 'test' },
     );
