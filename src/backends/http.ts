@@ -1,4 +1,9 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Dispatcher } from 'undici';
+// Pool alone, not undici's index: the index also loads fetch, WebSocket, EventSource, the cache
+// stores and mocks, ~10 MB of memory in every process that talks to a worker (measured with
+// `npm run bench:gateway`; docs/performance.md "Gateway"). The package has no exports map, and
+// the lockfile pins the version this path is checked against.
+import Pool from 'undici/lib/dispatcher/pool.js';
 import type { AbortLike } from '../core/cancel.ts';
 import type { Clock } from '../core/clock.ts';
 import { FleetError } from '../core/errors.ts';

@@ -1,16 +1,14 @@
-import type { Hono } from 'hono';
 import { formatSseData } from '../core/sse.ts';
-import type { Gateway, GatewayEnv } from './context.ts';
+import type { Gateway } from './context.ts';
 import { HttpError } from './errors.ts';
-
-const encoder = new TextEncoder();
+import type { AddRoute } from './router.ts';
 const isUp = (s: string) => s === 'healthy' || s === 'degraded';
 
 /** `/health`, `/ready`, `/metrics`, `/fleet/status`, `/fleet/events`, `POST /fleet/reload`. */
-export function registerFleetRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
-  app.get('/health', (c) => c.json({ status: 'ok' }));
+export function registerFleetRoutes(route: AddRoute, g: Gateway): void {
+  route('GET', '/health', (c) => c.json(200, { status: 'ok' }));
 
-  app.get('/ready', (c) => {
+  route('GET', '/ready', (c) => {
     const workers = g.fleet.stats().workers;
     const healthy = workers.filter((w) => isUp(w.state)).length;
     const ready = healthy > 0 && !g.isDraining();
@@ -20,18 +18,18 @@ export function registerFleetRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       workers: workers.length,
       ...(g.isDraining() ? { reason: 'draining' } : healthy === 0 ? { reason: 'no healthy worker' } : {}),
     };
-    return c.json(body, ready ? 200 : 503);
+    c.json(ready ? 200 : 503, body);
   });
 
-  app.get('/metrics', async (c) =>
-    c.body(await g.metrics.text(), 200, { 'content-type': g.metrics.contentType }),
+  route('GET', '/metrics', async (c) =>
+    c.send(200, { 'content-type': g.metrics.contentType }, await g.metrics.text()),
   );
 
-  app.get('/fleet/status', (c) => c.json({ draining: g.isDraining(), ...g.fleet.stats() }));
+  route('GET', '/fleet/status', (c) => c.json(200, { draining: g.isDraining(), ...g.fleet.stats() }));
 
-  app.post('/fleet/reload', async (c) => {
+  route('POST', '/fleet/reload', async (c) => {
     try {
-      return c.json({ ok: true, ...(await g.reload()) });
+      c.json(200, { ok: true, ...(await g.reload()) });
     } catch (e) {
       throw e instanceof HttpError
         ? e
@@ -44,36 +42,21 @@ export function registerFleetRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     }
   });
 
-  app.get('/fleet/events', (c) => {
-    let unsubscribe: (() => void) | undefined;
-    const body = new ReadableStream<Uint8Array>({
-      start(controller) {
-        const send = (event: string, data: unknown) => {
-          try {
-            controller.enqueue(encoder.encode(`event: ${event}\n${formatSseData(data)}`));
-          } catch {
-            unsubscribe?.(); // closed under us
-          }
-        };
-        unsubscribe = g.live.subscribe(send, () => {
-          try {
-            controller.close();
-          } catch {
-            // already closed
-          }
-        });
-      },
-      cancel() {
-        unsubscribe?.();
-      },
+  // The dashboard's live feed: one SSE event per snapshot, until the client or the feed closes.
+  route('GET', '/fleet/events', (c) => {
+    const res = c.outgoing;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache',
+      'x-accel-buffering': 'no',
+      'x-request-id': c.reqId,
     });
-    return new Response(body, {
-      headers: {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        'x-accel-buffering': 'no',
-        'x-request-id': c.get('reqId'),
+    const unsubscribe = g.live.subscribe(
+      (event, data) => {
+        if (!res.writableEnded) res.write(`event: ${event}\n${formatSseData(data)}`);
       },
-    });
+      () => res.end(),
+    );
+    res.once('close', unsubscribe);
   });
 }

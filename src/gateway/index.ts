@@ -1,6 +1,5 @@
 /** The gateway: one OpenAI- and Ollama-compatible endpoint for the whole fleet (docs/gateway.md). */
 export { startGateway, type GatewayOptions, type RunningGateway } from './server.ts';
-export { createGatewayApp } from './app.ts';
 export { HttpError, toHttpError } from './errors.ts';
 export { KeyChecker, isLoopback } from './auth.ts';
 export { affinityKeyOf } from './affinity.ts';

@@ -1,18 +1,9 @@
-import type { Hono } from 'hono';
 import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
-import {
-  answerJson,
-  clientAbort,
-  fleetOptions,
-  readJson,
-  recordRequest,
-  type Ctx,
-  type Gateway,
-  type GatewayEnv,
-} from './context.ts';
+import type { Call } from './call.ts';
+import { answerJson, clientAbort, fleetOptions, readJson, recordRequest, type Gateway } from './context.ts';
 import type { HttpError } from './errors.ts';
-import { nodeResponse } from './node-req.ts';
+import type { AddRoute } from './router.ts';
 import { streamResponse, type StreamFormat } from './stream-out.ts';
 import {
   parseOllamaChat,
@@ -92,11 +83,11 @@ function doneLine(
 }
 
 /** `/api/chat`, `/api/generate`, `/api/embed`, `/api/tags`, `/api/version`: for clients that speak only Ollama. */
-export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
+export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   const now = () => new Date(g.clock.wallNow()).toISOString();
-  app.get('/api/version', (c) => c.json({ version: OLLAMA_COMPAT_VERSION }));
-  app.get('/api/tags', (c) =>
-    c.json({
+  route('GET', '/api/version', (c) => c.json(200, { version: OLLAMA_COMPAT_VERSION }));
+  route('GET', '/api/tags', (c) =>
+    c.json(200, {
       models: g.fleet.models().map((m) => ({
         name: m.id,
         model: m.id,
@@ -109,7 +100,7 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     }),
   );
 
-  const run = async (c: Ctx, kind: 'chat' | 'generate') => {
+  const run = async (c: Call, kind: 'chat' | 'generate') => {
     const body = await readJson(c, g);
     let req: ChatRequest;
     let model: string | undefined;
@@ -128,24 +119,24 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       req = fromOptions(b.options, { messages });
     }
     if (model !== undefined && model !== '') req.model = model;
-    c.set('model', model);
+    c.model = model;
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, req.messages);
     const name = model ?? '';
     if (stream) {
-      c.set('stream', true);
-      const res = await streamResponse({
+      c.stream = true;
+      await streamResponse({
         stream: g.fleet.chatStream(req, opts),
         abort: ac,
         format: ndjsonFormat(name, kind, now),
         keepAliveMs: g.keepAliveMs,
         clock: g.clock,
-        headers: { 'x-request-id': c.get('reqId') },
+        headers: { 'x-request-id': c.reqId },
         onDone: (o) => recordRequest(c, g, o.status, o),
-        outgoing: nodeResponse(c),
+        outgoing: c.outgoing,
       });
-      c.set('deferred', true);
-      return res;
+      c.deferred = true;
+      return;
     }
     const r = await g.fleet.chat(req, opts);
     const choice = r.response.choices[0];
@@ -155,15 +146,15 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       kind === 'chat'
         ? { ...done, message: { role: 'assistant', content: text } }
         : { ...done, response: text };
-    return answerJson(c, g, out, r.worker);
+    answerJson(c, out, r.worker);
   };
-  app.post('/api/chat', (c) => run(c, 'chat'));
-  app.post('/api/generate', (c) => run(c, 'generate'));
+  route('POST', '/api/chat', (c) => run(c, 'chat'));
+  route('POST', '/api/generate', (c) => run(c, 'generate'));
 
   // Embeddings go through the fleet's OpenAI-shaped embed, answered in Ollama's shape.
-  app.post('/api/embed', async (c) => {
+  route('POST', '/api/embed', async (c) => {
     const b = parseOllamaEmbed(await readJson(c, g));
-    c.set('model', b.model);
+    c.model = b.model;
     const ac = clientAbort(c);
     const req: EmbeddingRequest = { input: b.input };
     if (b.model !== undefined && b.model !== '') req.model = b.model;
@@ -176,16 +167,16 @@ export function registerOllamaRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
       load_duration: 0,
       prompt_eval_count: r.response.usage?.prompt_tokens ?? 0,
     };
-    return answerJson(c, g, out, r.worker);
+    answerJson(c, out, r.worker);
   });
   // The older single-text endpoint, still used by some clients.
-  app.post('/api/embeddings', async (c) => {
+  route('POST', '/api/embeddings', async (c) => {
     const b = parseOllamaLegacyEmbed(await readJson(c, g));
-    c.set('model', b.model);
+    c.model = b.model;
     const ac = clientAbort(c);
     const req: EmbeddingRequest = { input: b.prompt };
     if (b.model !== undefined && b.model !== '') req.model = b.model;
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    return answerJson(c, g, { embedding: r.response.data[0]?.embedding ?? [] }, r.worker);
+    answerJson(c, { embedding: r.response.data[0]?.embedding ?? [] }, r.worker);
   });
 }

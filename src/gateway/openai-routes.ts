@@ -1,17 +1,8 @@
-import type { Hono } from 'hono';
 import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import type { HttpError } from './errors.ts';
-import {
-  answerJson,
-  clientAbort,
-  fleetOptions,
-  readJson,
-  recordRequest,
-  type Gateway,
-  type GatewayEnv,
-} from './context.ts';
-import { nodeResponse } from './node-req.ts';
+import { answerJson, clientAbort, fleetOptions, readJson, recordRequest, type Gateway } from './context.ts';
+import type { AddRoute } from './router.ts';
 import { streamResponse, type StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
 
@@ -43,9 +34,9 @@ function completionSse(r: Completion, includeUsage: boolean): string {
 }
 
 /** `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`. */
-export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
-  app.get('/v1/models', (c) =>
-    c.json({
+export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
+  route('GET', '/v1/models', (c) =>
+    c.json(200, {
       object: 'list',
       data: g.fleet
         .models()
@@ -53,60 +44,64 @@ export function registerOpenAiRoutes(app: Hono<GatewayEnv>, g: Gateway): void {
     }),
   );
 
-  app.post('/v1/chat/completions', async (c) => {
+  route('POST', '/v1/chat/completions', async (c) => {
     const req = parseChat(await readJson(c, g));
-    c.set('model', req.model);
+    c.model = req.model;
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, req.messages);
     if (req.stream === true) {
-      c.set('stream', true);
-      const stream = g.fleet.chatStream(req, opts);
-      const res = await streamResponse({
-        stream,
+      c.stream = true;
+      await streamResponse({
+        stream: g.fleet.chatStream(req, opts),
         abort: ac,
         format: sseFormat(req.stream_options?.include_usage === true),
         keepAliveMs: g.keepAliveMs,
         clock: g.clock,
-        headers: { 'x-request-id': c.get('reqId') },
+        headers: { 'x-request-id': c.reqId },
         onDone: (o) => recordRequest(c, g, o.status, o),
-        outgoing: nodeResponse(c),
+        outgoing: c.outgoing,
       });
-      c.set('deferred', true);
-      return res;
+      c.deferred = true;
+      return;
     }
     const r = await g.fleet.chat(req, opts);
-    return answerJson(c, g, r.response, r.worker);
+    answerJson(c, r.response, r.worker);
   });
 
-  app.post('/v1/completions', async (c) => {
+  route('POST', '/v1/completions', async (c) => {
     const req = parseCompletion(await readJson(c, g));
-    c.set('model', req.model);
+    c.model = req.model;
     const ac = clientAbort(c);
     if (req.stream === true) {
       // Backends complete text only whole (the Backend interface has no streamed `complete`), so a
       // streamed completion is the fleet's completion sent as one SSE chunk, then [DONE]. Errors
       // before it keep their HTTP status, as for chat streams.
-      c.set('stream', true);
+      c.stream = true;
       const { stream: _stream, stream_options: so, ...whole } = req;
       const r = await g.fleet.complete(whole, fleetOptions(c, ac.signal));
-      c.set('worker', r.worker);
+      c.worker = r.worker;
       const includeUsage = (so as { include_usage?: unknown } | undefined)?.include_usage === true;
-      return c.body(completionSse(r.response, includeUsage), 200, {
-        'content-type': 'text/event-stream; charset=utf-8',
-        'cache-control': 'no-cache',
-        'x-accel-buffering': 'no',
-        'x-fleet-worker': r.worker,
-      });
+      c.send(
+        200,
+        {
+          'content-type': 'text/event-stream; charset=utf-8',
+          'cache-control': 'no-cache',
+          'x-accel-buffering': 'no',
+          'x-fleet-worker': r.worker,
+        },
+        completionSse(r.response, includeUsage),
+      );
+      return;
     }
     const r = await g.fleet.complete(req, fleetOptions(c, ac.signal));
-    return answerJson(c, g, r.response, r.worker);
+    answerJson(c, r.response, r.worker);
   });
 
-  app.post('/v1/embeddings', async (c) => {
+  route('POST', '/v1/embeddings', async (c) => {
     const req = parseEmbedding(await readJson(c, g));
-    c.set('model', req.model);
+    c.model = req.model;
     const ac = clientAbort(c);
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    return answerJson(c, g, r.response, r.worker);
+    answerJson(c, r.response, r.worker);
   });
 }

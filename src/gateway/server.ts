@@ -1,19 +1,17 @@
 import type { AddressInfo } from 'node:net';
-import type { Server } from 'node:http';
-import { createAdaptorServer } from '@hono/node-server';
-import type { Hono } from 'hono';
+import { createServer, type Server } from 'node:http';
 import { pino, type Logger } from 'pino';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { FleetError } from '../core/errors.ts';
 import type { FleetConfig } from '../config/types.ts';
 import { createFleet, type Fleet, type FleetDeps, type ReloadResult } from '../fleet/index.ts';
-import { createGatewayApp } from './app.ts';
 import { isLoopback, KeyChecker } from './auth.ts';
-import type { Gateway, GatewayEnv } from './context.ts';
+import type { Gateway } from './context.ts';
 import { HttpError } from './errors.ts';
 import { LiveFeed } from './live.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { RecentRequests } from './recent.ts';
+import { createGatewayHandler } from './router.ts';
 
 type ConfigLike = Pick<FleetConfig, 'workers' | 'settings'>;
 
@@ -55,8 +53,6 @@ export interface RunningGateway {
   host: string;
   port: number;
   fleet: Fleet;
-  /** The Hono app (for `app.request()` in tests). */
-  app: Hono<GatewayEnv>;
   server: Server;
   /** Applies `config`, or the one `loadConfig` reads: added workers join, removed ones drain. */
   reload(config?: ConfigLike): Promise<ReloadResult>;
@@ -112,8 +108,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     isDraining: () => draining,
     reload: () => reload(),
   };
-  const app = createGatewayApp(g);
-  const server = createAdaptorServer({ fetch: app.fetch, hostname: host }) as Server;
+  const server = createServer(createGatewayHandler(g));
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -153,7 +148,6 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     host,
     port,
     fleet,
-    app,
     server,
     reload,
     async drain() {

@@ -1,0 +1,92 @@
+import type { IncomingMessage, OutgoingHttpHeaders, ServerResponse } from 'node:http';
+import { HttpError } from './errors.ts';
+
+/**
+ * One HTTP request to the gateway, on Node's own request and response objects: the routes read
+ * headers and the body from `incoming` and write their answer to `outgoing` themselves. No web
+ * Request, Response or Headers is built on the way (docs/performance.md "Gateway": that work
+ * and its garbage were most of what a framework cost per request and per open stream).
+ */
+export class Call {
+  /** The model the request asked for, once the route parsed the body. */
+  model: string | undefined = undefined;
+  /** The worker that answered. */
+  worker: string | undefined = undefined;
+  stream = false;
+  /** Error code when the request failed. */
+  errorCode: string | undefined = undefined;
+  /** The route records the request itself when its stream ends. */
+  deferred = false;
+  /** The route's pattern, for the metrics label ('*' when none matched). */
+  route = '*';
+
+  constructor(
+    readonly incoming: IncomingMessage,
+    readonly outgoing: ServerResponse,
+    /** Upper case; HEAD is served as GET (Node leaves the body out). */
+    readonly method: string,
+    readonly path: string,
+    /** The raw query string, without '?'. */
+    readonly query: string,
+    readonly reqId: string,
+    /** Arrival, on the gateway's clock. */
+    readonly t0: number,
+  ) {}
+
+  /** One request header (the first value if repeated); `name` in lower case. */
+  header(name: string): string | undefined {
+    const v = this.incoming.headers[name];
+    return Array.isArray(v) ? v[0] : v;
+  }
+
+  /** One query parameter. */
+  queryParam(name: string): string | undefined {
+    return this.query === '' ? undefined : (new URLSearchParams(this.query).get(name) ?? undefined);
+  }
+
+  /** The body as text, refusing (413) more than `max` bytes: by Content-Length first, else while reading. */
+  async readBody(max: number): Promise<string> {
+    const declared = Number(this.header('content-length') ?? NaN);
+    if (declared > max) throw bodyTooLarge(max);
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of this.incoming as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > max) throw bodyTooLarge(max);
+      chunks.push(chunk);
+    }
+    return (chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks)).toString('utf8');
+  }
+
+  /** Calls `fn` once if the client goes away before the response is complete. */
+  onClientGone(fn: (reason: Error) => void): void {
+    const res = this.outgoing;
+    res.once('close', () => {
+      if (!res.writableFinished) fn(new Error('client disconnected'));
+    });
+  }
+
+  /** Writes a whole answer with its length and the request id. */
+  send(status: number, headers: OutgoingHttpHeaders, body?: string | Uint8Array): void {
+    headers['x-request-id'] = this.reqId;
+    if (body !== undefined)
+      headers['content-length'] = typeof body === 'string' ? Buffer.byteLength(body) : body.byteLength;
+    this.outgoing.writeHead(status, headers);
+    this.outgoing.end(body);
+  }
+
+  /** Writes `value` as a JSON answer. */
+  json(status: number, value: unknown, headers: OutgoingHttpHeaders = {}): void {
+    headers['content-type'] = 'application/json';
+    this.send(status, headers, JSON.stringify(value));
+  }
+}
+
+export function bodyTooLarge(max: number): HttpError {
+  return new HttpError(
+    413,
+    'invalid_request_error',
+    'body_too_large',
+    `request body larger than ${max} bytes (start the gateway with a larger --max-body)`,
+  );
+}
