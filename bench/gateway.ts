@@ -4,11 +4,14 @@
  *
  * 1. Added latency at a fixed rate (default 1,000 req/s, open loop, latency from the scheduled
  *    send time): the same requests straight to an instant simulated worker and through the
- *    gateway, side by side (alternating rounds), p50 and p99 of each.
+ *    gateway, side by side in alternating rounds (direct first in even rounds, the gateway first
+ *    in odd ones). Each round's p50 and p99; the added latency is the median over rounds of the
+ *    gateway's figure minus the direct one of the same round, so a burst of noise on this shared
+ *    machine spoils one round, not the result. The pooled p50/p99 of all rounds are printed too.
  * 2. Highest proxied req/s: closed loop, 64 concurrent, through the gateway.
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
- * Flags: --rate N (1000), --seconds N per round (4), --rounds N (2), --streams N (1000),
+ * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000),
  * --profile DIR (write a CPU profile of the gateway process there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -25,9 +28,11 @@ function flag(name: string, fallback: string): string {
   return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
 }
 const RATE = Number(flag('rate', '1000'));
-const SECONDS = Number(flag('seconds', '4'));
-const ROUNDS = Number(flag('rounds', '2'));
+const SECONDS = Number(flag('seconds', '2'));
+const ROUNDS = Number(flag('rounds', '6'));
 const STREAMS = Number(flag('streams', '1000'));
+/** Seconds of each closed loop (the warm-ups and the highest-rate phase). */
+const CLOSED_SECONDS = 4;
 const SELF = fileURLToPath(import.meta.url);
 const BIN = fileURLToPath(new URL('../bin/fleet.mjs', import.meta.url));
 const BODY = (model: string, stream = false) =>
@@ -169,7 +174,7 @@ async function openLoop(pool: Pool, body: string): Promise<{ lat: number[]; erro
 
 async function closedLoop(pool: Pool, body: string, concurrency: number): Promise<number> {
   let done = 0;
-  const end = performance.now() + SECONDS * 1000;
+  const end = performance.now() + CLOSED_SECONDS * 1000;
   const t0 = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
@@ -195,16 +200,29 @@ async function main(): Promise<void> {
     await closedLoop(via, body, 32);
     const d: number[] = [];
     const g: number[] = [];
+    const rounds: Array<{ d50: number; d99: number; g50: number; g99: number }> = [];
     let errors = 0;
     let lag = 0;
     const gwCpu = { user: 0, sys: 0 };
-    for (let r = 0; r < ROUNDS; r++) {
-      const a = await openLoop(direct, body);
+    const viaGateway = async () => {
       const c0 = cpuSec(gwPid);
       const b = await openLoop(via, body);
       const c1 = cpuSec(gwPid);
       gwCpu.user += c1.user - c0.user;
       gwCpu.sys += c1.sys - c0.sys;
+      return b;
+    };
+    for (let r = 0; r < ROUNDS; r++) {
+      let a: Awaited<ReturnType<typeof openLoop>>;
+      let b: Awaited<ReturnType<typeof openLoop>>;
+      if (r % 2 === 0) {
+        a = await openLoop(direct, body);
+        b = await viaGateway();
+      } else {
+        b = await viaGateway();
+        a = await openLoop(direct, body);
+      }
+      rounds.push({ d50: pct(a.lat, 50), d99: pct(a.lat, 99), g50: pct(b.lat, 50), g99: pct(b.lat, 99) });
       d.push(...a.lat);
       g.push(...b.lat);
       errors += a.errors + b.errors;
@@ -213,13 +231,26 @@ async function main(): Promise<void> {
     d.sort((x, y) => x - y);
     g.sort((x, y) => x - y);
     const f = (x: number) => x.toFixed(2);
+    const med = (xs: number[]) =>
+      pct(
+        [...xs].sort((x, y) => x - y),
+        50,
+      );
+    const list = (xs: number[]) => xs.map(f).join(' ');
     console.log(
-      `Added latency at ${RATE} req/s (${ROUNDS} x ${SECONDS} s each, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
+      `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
     );
-    console.log(`  direct   p50 ${f(pct(d, 50))} ms  p99 ${f(pct(d, 99))} ms`);
-    console.log(`  gateway  p50 ${f(pct(g, 50))} ms  p99 ${f(pct(g, 99))} ms`);
     console.log(
-      `  added    p50 ${f(pct(g, 50) - pct(d, 50))} ms  p99 ${f(pct(g, 99) - pct(d, 99))} ms  (targets 0.5 / 2 ms)`,
+      `  per round, direct   p50 ${list(rounds.map((x) => x.d50))}  p99 ${list(rounds.map((x) => x.d99))} ms`,
+    );
+    console.log(
+      `  per round, gateway  p50 ${list(rounds.map((x) => x.g50))}  p99 ${list(rounds.map((x) => x.g99))} ms`,
+    );
+    console.log(
+      `  pooled:  direct p50 ${f(pct(d, 50))} p99 ${f(pct(d, 99))} ms; gateway p50 ${f(pct(g, 50))} p99 ${f(pct(g, 99))} ms`,
+    );
+    console.log(
+      `  added (median over rounds)  p50 ${f(med(rounds.map((x) => x.g50 - x.d50)))} ms  p99 ${f(med(rounds.map((x) => x.g99 - x.d99)))} ms  (targets 0.5 / 2 ms)`,
     );
     console.log(
       `  gateway CPU ${(((gwCpu.user + gwCpu.sys) * 1e6) / g.length).toFixed(0)} us/request (user ${((gwCpu.user * 1e6) / g.length).toFixed(0)}, system ${((gwCpu.sys * 1e6) / g.length).toFixed(0)}); RSS after: ${rssMb(gwPid).toFixed(0)} MB`,
@@ -228,7 +259,7 @@ async function main(): Promise<void> {
     const rps = await closedLoop(via, body, 64);
     const rpsDirect = await closedLoop(direct, body, 64);
     console.log(
-      `Highest proxied rate (closed loop, 64 concurrent, ${SECONDS} s): ${rps.toFixed(0)} req/s through the gateway (${rpsDirect.toFixed(0)} req/s direct)`,
+      `Highest proxied rate (closed loop, 64 concurrent, ${CLOSED_SECONDS} s): ${rps.toFixed(0)} req/s through the gateway (${rpsDirect.toFixed(0)} req/s direct)`,
     );
 
     const streams = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: STREAMS + 10 });

@@ -236,9 +236,15 @@ class Upstream implements Dispatcher.DispatchHandler {
     this.started.catch(() => undefined);
   }
 
-  /** Parsed on first use: most exchanges only ever look at one header, many at none. */
+  /**
+   * Parsed on first use: most exchanges only ever look at one header, many at none. The raw pairs
+   * (a Buffer each) are dropped once parsed: a stream would otherwise hold them to its end.
+   */
   get headers(): Headers {
-    this.#headers ??= parseRawHeaders(this.#raw);
+    if (this.#headers === undefined) {
+      this.#headers = parseRawHeaders(this.#raw);
+      this.#raw = null;
+    }
     return this.#headers;
   }
 

@@ -86,6 +86,7 @@ export function recordRequest(c: Call, g: Gateway, status: number, extra: Partia
     stream: c.stream,
     error,
   });
+  if (!g.log.isLevelEnabled('info')) return; // no log object to build and throw away
   g.log.info(
     {
       reqId: rec.id,

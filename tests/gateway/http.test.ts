@@ -59,6 +59,20 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
     });
     expect(chunked.status).toBe(413);
     expect((await json(chunked)).error.code).toBe('body_too_large');
+    // A body that arrives in pieces under the limit is joined whole.
+    const small = new TextEncoder().encode(JSON.stringify(CHAT));
+    const pieces = await fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: new ReadableStream({
+        start(c) {
+          for (let i = 0; i < small.length; i += 7) c.enqueue(small.subarray(i, i + 7));
+          c.close();
+        },
+      }),
+      duplex: 'half',
+    });
+    expect(pieces.status).toBe(200);
     expect((await post(`${gw.url}/v1/chat/completions`, CHAT)).status).toBe(200);
   });
 
@@ -118,6 +132,33 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
     const r = await fetch(`${gw.url}/v1/nope`);
     expect(r.status).toBe(404);
     expect((await json(r)).error.code).toBe('unknown_route');
+  });
+
+  it('routes by method and exact path; HEAD is GET without a body; ids and error shapes per API', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const head = await fetch(`${gw.url}/health`, { method: 'HEAD' });
+    expect(head.status).toBe(200);
+    expect(await head.text()).toBe('');
+    // A known path with the wrong method is an unknown route, in the API's own shape.
+    const get = await fetch(`${gw.url}/v1/chat/completions`);
+    expect(get.status).toBe(404);
+    expect((await json(get)).error.message).toBe('no route GET /v1/chat/completions');
+    const ollama = await fetch(`${gw.url}/api/nope`, { method: 'POST', body: '{}' });
+    expect(ollama.status).toBe(404);
+    expect(await ollama.json()).toEqual({ error: 'no route POST /api/nope' });
+    expect((await fetch(`${gw.url}/dashboard/nope.js`)).status).toBe(404);
+    expect((await fetch(`${gw.url}/health/`)).status).toBe(404);
+    // The client's request id is kept; without one the gateway makes one.
+    const mine = await post(`${gw.url}/v1/chat/completions`, CHAT, { 'x-request-id': 'trace-42' });
+    expect(mine.status).toBe(200);
+    expect(mine.headers.get('x-request-id')).toBe('trace-42');
+    expect(mine.headers.get('x-fleet-worker')).toBe('a');
+    const made = await post(`${gw.url}/v1/chat/completions`, CHAT);
+    expect(made.headers.get('x-request-id')).toMatch(/^req-\d+$/);
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\*",status="404"\} 3/);
+    expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/dashboard\/:file",status="404"\} 1/);
+    expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/health",status="200"\} 1/);
   });
 
   it('refuses a non-loopback host without an API key unless insecure', async () => {
