@@ -121,5 +121,7 @@ export function bodyTooLarge(max: number): HttpError {
     'invalid_request_error',
     'body_too_large',
     `request body larger than ${max} bytes (start the gateway with a larger --max-body)`,
+    // The rest of the body is not read: the connection closes after the answer.
+    { connection: 'close' },
   );
 }

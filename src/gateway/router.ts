@@ -67,7 +67,14 @@ export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: Se
     );
     const route =
       routes.get(`${method} ${path}`) ?? (method === 'GET' && path.startsWith(DASHBOARD) ? asset : undefined);
-    void serve(g, c, route);
+    serve(g, c, route).catch((err: unknown) => {
+      // Only the bookkeeping after the answer can land here; the answer must still end.
+      g.log.error(
+        { reqId: c.reqId, err: err instanceof Error ? err.message : String(err) },
+        'request failed',
+      );
+      if (!res.writableEnded) res.destroy();
+    });
   };
 }
 

@@ -40,6 +40,7 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
       messages: [{ role: 'user', content: 'x'.repeat(2000) }],
     });
     expect(r.status).toBe(413);
+    expect(r.headers.get('connection')).toBe('close'); // the unread rest of the body is not drained
     expect((await json(r)).error.code).toBe('body_too_large');
     // Without a Content-Length (chunked), the limit is enforced while reading.
     const big = new TextEncoder().encode(
