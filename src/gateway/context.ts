@@ -73,6 +73,7 @@ export function recordRequest(c: Call, g: Gateway, status: number, extra: Partia
   const worker = meta?.worker ?? c.worker;
   const error = extra.error?.code ?? c.errorCode;
   const rec = g.recent.add({
+    seq: 0,
     id: c.reqId,
     at: g.clock.wallNow(),
     method: c.method,

@@ -28,11 +28,12 @@ export class RecentRequests {
   /** @param limit records kept. @default 200 */
   constructor(readonly limit = 200) {}
 
-  add(r: Omit<RequestRecord, 'seq'>): RequestRecord {
-    const rec = { ...r, seq: ++this.#seq };
-    this.#ring.push(rec);
+  /** Keeps `r` itself (no copy: one per request), numbered: its `seq` is set here. */
+  add(r: RequestRecord): RequestRecord {
+    r.seq = ++this.#seq;
+    this.#ring.push(r);
     if (this.#ring.length > this.limit) this.#ring.shift();
-    return rec;
+    return r;
   }
 
   get lastSeq(): number {
