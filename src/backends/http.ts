@@ -403,10 +403,12 @@ export class Exchange {
   }
 
   /**
-   * The body's bytes. Errors come out as FleetErrors: the Deadline's reason when it ended the
-   * exchange (abort, timeout), else FLEET_UPSTREAM_STREAM_ENDED for a connection lost mid-body.
+   * The body's next bytes, undefined at its end: one promise per chunk and no generator, for
+   * the readers that pull every chunk of a stream (readSseChat). Errors come out as FleetErrors:
+   * the Deadline's reason when it ended the exchange (abort, timeout), else
+   * FLEET_UPSTREAM_STREAM_ENDED for a connection lost mid-body.
    */
-  async *body(): AsyncGenerator<Uint8Array> {
+  async read(): Promise<Uint8Array | undefined> {
     const up = this.#up;
     for (;;) {
       let chunk: Buffer | undefined | null;
@@ -417,12 +419,9 @@ export class Exchange {
       }
       if (chunk === undefined) {
         this.#finished = true;
-        return;
+        return undefined;
       }
-      if (chunk !== null) {
-        yield chunk;
-        continue;
-      }
+      if (chunk !== null) return chunk;
       this.#deadline.waitStart();
       try {
         await up.wait();
@@ -431,6 +430,11 @@ export class Exchange {
       }
       if (this.#deadline.aborted) throw this.#deadline.reason;
     }
+  }
+
+  /** The body's bytes as an async iterable (see read()). */
+  async *body(): AsyncGenerator<Uint8Array> {
+    for (let chunk = await this.read(); chunk !== undefined; chunk = await this.read()) yield chunk;
   }
 
   /** Reads the body as UTF-8 text, up to `limit` characters (the rest is dropped with the connection). */

@@ -50,21 +50,22 @@ export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGe
     if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
     return chunk;
   };
-  /** Passes on the chunks of some events; true once [DONE] arrived. */
-  function* deliver(events: SseEvent[]): Generator<ChatChunk, boolean> {
-    for (const ev of events) {
-      const chunk = handle(ev);
-      if (chunk === null) {
-        ex.release();
-        return true;
-      }
-      if (chunk) yield chunk;
-    }
-    return false;
-  }
   try {
-    for await (const bytes of ex.body()) if (yield* deliver(dec.push(bytes))) return;
-    if (yield* deliver(dec.end())) return;
+    // Plain loops, no `yield*` over a helper generator: in an async generator that wraps a
+    // sync iterator in an async one, a promise per chunk.
+    for (;;) {
+      const bytes = await ex.read();
+      const events = bytes === undefined ? dec.end() : dec.push(bytes);
+      for (const ev of events) {
+        const chunk = handle(ev);
+        if (chunk === null) {
+          ex.release();
+          return;
+        }
+        if (chunk) yield chunk;
+      }
+      if (bytes === undefined) break;
+    }
   } catch (err) {
     // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
     if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
