@@ -51,6 +51,7 @@ export function registerFleetRoutes(route: AddRoute, g: Gateway): void {
       'x-accel-buffering': 'no',
       'x-request-id': c.reqId,
     });
+    if (c.incoming.method === 'HEAD') return void res.end(); // headers only: no feed to follow
     const unsubscribe = g.live.subscribe(
       (event, data) => {
         if (!res.writableEnded) res.write(`event: ${event}\n${formatSseData(data)}`);

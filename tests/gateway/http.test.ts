@@ -140,6 +140,9 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
     const head = await fetch(`${gw.url}/health`, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(await head.text()).toBe('');
+    const events = await fetch(`${gw.url}/fleet/events`, { method: 'HEAD' });
+    expect(events.headers.get('content-type')).toContain('text/event-stream');
+    expect(await events.text()).toBe(''); // answered, not left open
     // A known path with the wrong method is an unknown route, in the API's own shape.
     const get = await fetch(`${gw.url}/v1/chat/completions`);
     expect(get.status).toBe(404);
