@@ -250,54 +250,63 @@ export function fromNativeEmbed(raw: unknown, ctx: NormaliseContext): EmbeddingR
  * `done: true` is FLEET_UPSTREAM_STREAM_ENDED.
  */
 export async function* readNdjsonChat(ex: Exchange, ctx: NormaliseContext): AsyncGenerator<ChatChunk> {
-  const id = ctx.newId();
-  let first = true;
-  let sawTools = false;
-  for await (const line of lines(ex.body())) {
-    const text = line.trim();
-    if (text === '') continue;
-    let o: unknown;
-    try {
-      o = JSON.parse(text);
-    } catch {
-      throw malformed(ctx, `stream line is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+  try {
+    const id = ctx.newId();
+    let first = true;
+    let sawTools = false;
+    for await (const line of lines(ex.body())) {
+      const text = line.trim();
+      if (text === '') continue;
+      let o: unknown;
+      try {
+        o = JSON.parse(text);
+      } catch {
+        throw malformed(ctx, `stream line is not JSON: ${JSON.stringify(text.slice(0, 200))}`);
+      }
+      if (!isRecord(o)) throw malformed(ctx, `stream line is not a JSON object: ${text.slice(0, 200)}`);
+      if (o['error'] !== undefined) throw mapStreamError(o, ctx.workerId);
+      const m = isRecord(o['message']) ? o['message'] : {};
+      const base = {
+        id,
+        object: 'chat.completion.chunk' as const,
+        created: created(o, ctx),
+        model: ctx.model,
+      };
+      if (typeof o['model'] === 'string') base.model = o['model'];
+      const delta: ChatChunk['choices'][number]['delta'] = {};
+      if (first) delta.role = 'assistant';
+      if (typeof m['content'] === 'string' && (m['content'] !== '' || first)) delta.content = m['content'];
+      if (typeof m['thinking'] === 'string' && m['thinking'] !== '') delta.reasoning = m['thinking'];
+      const tools = toolCallsOf(m);
+      if (tools) {
+        delta.tool_calls = tools;
+        sawTools = true;
+      }
+      if (first) {
+        ex.firstToken();
+        first = false;
+      }
+      if (o['done'] !== true) {
+        yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] };
+        continue;
+      }
+      yield { ...base, choices: [{ index: 0, delta, finish_reason: finishReason(o, sawTools) }] };
+      const last: ChatChunk = { ...base, choices: [], usage: usageOf(o) };
+      const timings = timingsOf(o);
+      if (timings) last.timings = timings;
+      ex.release();
+      yield last;
+      return;
     }
-    if (!isRecord(o)) throw malformed(ctx, `stream line is not a JSON object: ${text.slice(0, 200)}`);
-    if (o['error'] !== undefined) throw mapStreamError(o, ctx.workerId);
-    const m = isRecord(o['message']) ? o['message'] : {};
-    const base = { id, object: 'chat.completion.chunk' as const, created: created(o, ctx), model: ctx.model };
-    if (typeof o['model'] === 'string') base.model = o['model'];
-    const delta: ChatChunk['choices'][number]['delta'] = {};
-    if (first) delta.role = 'assistant';
-    if (typeof m['content'] === 'string' && (m['content'] !== '' || first)) delta.content = m['content'];
-    if (typeof m['thinking'] === 'string' && m['thinking'] !== '') delta.reasoning = m['thinking'];
-    const tools = toolCallsOf(m);
-    if (tools) {
-      delta.tool_calls = tools;
-      sawTools = true;
-    }
-    if (first) {
-      ex.firstToken();
-      first = false;
-    }
-    if (o['done'] !== true) {
-      yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] };
-      continue;
-    }
-    yield { ...base, choices: [{ index: 0, delta, finish_reason: finishReason(o, sawTools) }] };
-    const last: ChatChunk = { ...base, choices: [], usage: usageOf(o) };
-    const timings = timingsOf(o);
-    if (timings) last.timings = timings;
-    ex.release();
-    yield last;
-    return;
+    throw new FleetError(
+      'FLEET_UPSTREAM_STREAM_ENDED',
+      `${ctx.workerId}: stream ended before completion (no done:true line)`,
+      {
+        worker: ctx.workerId,
+        status: ex.status,
+      },
+    );
+  } finally {
+    ex.close(); // however the stream ends: done, failed, or left by its consumer
   }
-  throw new FleetError(
-    'FLEET_UPSTREAM_STREAM_ENDED',
-    `${ctx.workerId}: stream ended before completion (no done:true line)`,
-    {
-      worker: ctx.workerId,
-      status: ex.status,
-    },
-  );
 }

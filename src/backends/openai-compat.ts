@@ -23,7 +23,7 @@ import {
   type NormaliseContext,
 } from './normalise.ts';
 import { hasModel, modelMissing, runProbe, type ProbeInfo, type Prober } from './probe.ts';
-import { completionToChunks, readSseChat } from './stream.ts';
+import { completionToChunks, lazyStream, readSseChat } from './stream.ts';
 import type { Backend, CallOptions, ProbeResult } from './types.ts';
 
 export interface BackendDeps {
@@ -37,7 +37,10 @@ export interface BackendDeps {
   probeTimeoutMs?: number;
 }
 
-/** Reads a stream's body into chunks (SSE for OpenAI routes, NDJSON for Ollama's native API). */
+/**
+ * Reads a stream's body into chunks (SSE for OpenAI routes, NDJSON for Ollama's native API). The
+ * reader owns the exchange: it closes it in its `finally`, however the stream ends.
+ */
 export type StreamReader = (ex: Exchange, ctx: NormaliseContext) => AsyncGenerator<ChatChunk>;
 
 /**
@@ -191,35 +194,44 @@ export class OpenAICompatBackend implements Backend {
    * return, a throw in the consumer) destroys the upstream request, so the server stops
    * generating; a server that answered one JSON completion instead of a stream is replayed.
    */
-  protected async *stream(
+  protected stream(
     path: string,
     body: unknown,
     opts: CallOptions,
     ctx: NormaliseContext,
     read: StreamReader,
-  ): AsyncGenerator<ChatChunk> {
-    const ex = await this.http.send({
-      method: 'POST',
-      path,
-      body,
-      signal: opts.signal,
-      limits: this.limits(),
-      stream: true,
-    });
-    try {
-      if (!ex.ok) throw this.mapError(ex.status, await ex.text(ERROR_BODY_LIMIT), ex.headers);
-      if (read === readSseChat && /^application\/json\b/i.test(ex.contentType)) {
-        const text = await ex.text();
-        const done = normaliseCompletion(
-          parseJsonBody({ status: ex.status, headers: ex.headers, text }, this.id),
-          ctx,
-        );
-        yield* completionToChunks(done);
-        return;
+  ): AsyncIterable<ChatChunk> {
+    return lazyStream(async () => {
+      const ex = await this.http.send({
+        method: 'POST',
+        path,
+        body,
+        signal: opts.signal,
+        limits: this.limits(),
+        stream: true,
+      });
+      try {
+        if (!ex.ok) throw this.mapError(ex.status, await ex.text(ERROR_BODY_LIMIT), ex.headers);
+        if (read === readSseChat && /^application\/json\b/i.test(ex.contentType)) {
+          const text = await ex.text();
+          const done = normaliseCompletion(
+            parseJsonBody({ status: ex.status, headers: ex.headers, text }, this.id),
+            ctx,
+          );
+          ex.close();
+          return replay(completionToChunks(done));
+        }
+      } catch (e) {
+        ex.close();
+        throw e;
       }
-      yield* read(ex, ctx);
-    } finally {
-      ex.close();
-    }
+      // From here the reader owns the exchange and closes it when the stream ends.
+      return read(ex, ctx);
+    });
   }
+}
+
+/** Items already in hand, as a stream. */
+async function* replay<T>(items: readonly T[]): AsyncGenerator<T> {
+  for (const x of items) yield await Promise.resolve(x);
 }

@@ -13,70 +13,75 @@ import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './no
  *   the mapped FleetError;
  * - `data: [DONE]` ends the stream; a body that ends with neither [DONE] nor a finish_reason
  *   is FLEET_UPSTREAM_STREAM_ENDED; a data line that is not JSON is FLEET_UPSTREAM_MALFORMED.
- * The first chunk stops the first-token timer and starts the stall timer.
+ * The first chunk stops the first-token timer and starts the stall timer. The reader owns the
+ * exchange: it closes it when the stream ends, however it ends.
  */
 export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGenerator<ChatChunk> {
-  let finished = false;
-  let first = true;
-  // One decoder over the raw reads (no generator per line or per event): a network read that
-  // carries many events costs one await, not one per event.
-  const dec = new SseDecoder();
-  /** The chunk an event carries, `null` at [DONE], undefined when there is nothing to pass on. */
-  const handle = (ev: SseEvent): ChatChunk | null | undefined => {
-    if (ev.event === 'error') throw mapStreamError(ev.data, ctx.workerId);
-    if (ev.event !== 'message') return undefined;
-    const data = ev.data.trim();
-    if (data === '') return undefined;
-    if (data === '[DONE]') return null;
-    let json: unknown;
-    try {
-      json = JSON.parse(data);
-    } catch {
-      throw malformed(ctx, `stream data is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
-    }
-    // `data: {"error":...}` (OpenAI shape, LM Studio, MLX) or vLLM's flat `{"object":"error",...}`.
-    if (
-      isRecord(json) &&
-      json['choices'] === undefined &&
-      (json['error'] !== undefined || json['object'] === 'error')
-    ) {
-      throw mapStreamError(json, ctx.workerId);
-    }
-    const chunk = normaliseChunk(json, ctx);
-    if (first) {
-      ex.firstToken();
-      first = false;
-    }
-    if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
-    return chunk;
-  };
   try {
-    // Plain loops, no `yield*` over a helper generator: in an async generator that wraps a
-    // sync iterator in an async one, a promise per chunk.
-    for (;;) {
-      const bytes = await ex.read();
-      const events = bytes === undefined ? dec.end() : dec.push(bytes);
-      for (const ev of events) {
-        const chunk = handle(ev);
-        if (chunk === null) {
-          ex.release();
-          return;
-        }
-        if (chunk) yield chunk;
+    let finished = false;
+    let first = true;
+    // One decoder over the raw reads (no generator per line or per event): a network read that
+    // carries many events costs one await, not one per event.
+    const dec = new SseDecoder();
+    /** The chunk an event carries, `null` at [DONE], undefined when there is nothing to pass on. */
+    const handle = (ev: SseEvent): ChatChunk | null | undefined => {
+      if (ev.event === 'error') throw mapStreamError(ev.data, ctx.workerId);
+      if (ev.event !== 'message') return undefined;
+      const data = ev.data.trim();
+      if (data === '') return undefined;
+      if (data === '[DONE]') return null;
+      let json: unknown;
+      try {
+        json = JSON.parse(data);
+      } catch {
+        throw malformed(ctx, `stream data is not JSON: ${JSON.stringify(data.slice(0, 200))}`);
       }
-      if (bytes === undefined) break;
+      // `data: {"error":...}` (OpenAI shape, LM Studio, MLX) or vLLM's flat `{"object":"error",...}`.
+      if (
+        isRecord(json) &&
+        json['choices'] === undefined &&
+        (json['error'] !== undefined || json['object'] === 'error')
+      ) {
+        throw mapStreamError(json, ctx.workerId);
+      }
+      const chunk = normaliseChunk(json, ctx);
+      if (first) {
+        ex.firstToken();
+        first = false;
+      }
+      if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
+      return chunk;
+    };
+    try {
+      // Plain loops, no `yield*` over a helper generator: in an async generator that wraps a
+      // sync iterator in an async one, a promise per chunk.
+      for (;;) {
+        const bytes = await ex.read();
+        const events = bytes === undefined ? dec.end() : dec.push(bytes);
+        for (const ev of events) {
+          const chunk = handle(ev);
+          if (chunk === null) {
+            ex.release();
+            return;
+          }
+          if (chunk) yield chunk;
+        }
+        if (bytes === undefined) break;
+      }
+    } catch (err) {
+      // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
+      if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
+      throw err;
     }
-  } catch (err) {
-    // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
-    if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
-    throw err;
-  }
-  if (!finished) {
-    throw new FleetError(
-      'FLEET_UPSTREAM_STREAM_ENDED',
-      `${ctx.workerId}: stream ended before completion (no [DONE] and no finish_reason)`,
-      { worker: ctx.workerId, status: ex.status },
-    );
+    if (!finished) {
+      throw new FleetError(
+        'FLEET_UPSTREAM_STREAM_ENDED',
+        `${ctx.workerId}: stream ended before completion (no [DONE] and no finish_reason)`,
+        { worker: ctx.workerId, status: ex.status },
+      );
+    }
+  } finally {
+    ex.close(); // however the stream ends: done, failed, or left by its consumer
   }
 }
 
@@ -98,4 +103,37 @@ export function completionToChunks(c: ChatCompletion): ChatChunk[] {
     chunks.push(last);
   }
   return chunks;
+}
+
+/**
+ * An async iterable that opens its stream on the first `next()` and from then on hands every
+ * call straight to the opened generator: no generator of its own between the reader and the
+ * consumer, so a chunk costs no extra promise per layer. The opened generator releases its
+ * resources in its own `finally`. A consumer that leaves before the first `next()` opens nothing.
+ */
+export function lazyStream<T>(open: () => Promise<AsyncGenerator<T>>): AsyncIterableIterator<T> {
+  let it: AsyncGenerator<T> | undefined;
+  let opening: Promise<AsyncGenerator<T>> | undefined;
+  let left = false;
+  const self: AsyncIterableIterator<T> = {
+    [Symbol.asyncIterator]: () => self,
+    next(): Promise<IteratorResult<T>> {
+      if (it !== undefined) return it.next();
+      if (left) return Promise.resolve({ done: true, value: undefined });
+      // The first next() starts the generator, so its `finally` runs whenever it is left.
+      return (opening ??= open()).then((g) => (it ??= g).next());
+    },
+    return(value?: T): Promise<IteratorResult<T>> {
+      left = true;
+      if (it !== undefined) return it.return(value);
+      const done: IteratorResult<T> = { done: true, value: value as T };
+      if (opening === undefined) return Promise.resolve(done);
+      // A next() is under way: the generator it started is left as soon as it exists.
+      return opening.then(
+        () => it!.return(value as T),
+        () => done,
+      );
+    },
+  };
+  return self;
 }

@@ -326,6 +326,30 @@ describe('what is sent', () => {
   });
 });
 
+describe('leaving a stream', () => {
+  it('before reading it sends nothing; while it opens, the upstream request is closed', async () => {
+    const { backend, server } = await setup((_req, res) => {
+      sseHead(res);
+      res.write(`data: ${chunk('a')}\n\n`); // then nothing: the stream stays open
+    });
+    const unread = backend.chatStream(hi)[Symbol.asyncIterator]();
+    expect(await unread.return?.()).toEqual({ done: true, value: undefined });
+    expect(await unread.next()).toEqual({ done: true, value: undefined });
+    await sleep(20);
+    expect(server.requests).toHaveLength(0);
+
+    // return() while the first next() is still waiting for the response's headers.
+    const it = backend.chatStream(hi)[Symbol.asyncIterator]();
+    const first = it.next();
+    const left = it.return?.();
+    expect(((await first).value as ChatChunk | undefined)?.choices[0]?.delta.content).toBe('a');
+    expect((await left)?.done).toBe(true);
+    for (let i = 0; i < 50 && server.clientGone === 0; i++) await sleep(10);
+    expect(server.clientGone).toBe(1);
+    expect(server.requests).toHaveLength(1);
+  });
+});
+
 describe('timeouts', () => {
   it('first token: headers and keep-alive comments do not count as a token', async () => {
     const { backend, server } = await setup(
