@@ -11,12 +11,12 @@
  * 2. Highest proxied req/s: closed loop, 64 concurrent, through the gateway.
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
- * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000),
+ * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
  * --profile DIR (write a CPU profile of the gateway process there).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
@@ -127,6 +127,12 @@ function cpuSec(pid: number): { user: number; sys: number } {
   return { user: Number(f[11]) / 100, sys: Number(f[12]) / 100 };
 }
 
+/** The machine's CPU time so far, from /proc/stat: all, idle (with iowait) and steal, in ticks. */
+function machineTicks(): { all: number; idle: number; steal: number } {
+  const f = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+  return { all: f.reduce((a, x) => a + x, 0), idle: f[3]! + f[4]!, steal: f[7] ?? 0 };
+}
+
 const pct = (sorted: number[], p: number) =>
   sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 
@@ -204,6 +210,7 @@ async function main(): Promise<void> {
     let errors = 0;
     let lag = 0;
     const gwCpu = { user: 0, sys: 0 };
+    const m0 = machineTicks();
     const viaGateway = async () => {
       const c0 = cpuSec(gwPid);
       const b = await openLoop(via, body);
@@ -255,6 +262,13 @@ async function main(): Promise<void> {
     console.log(
       `  gateway CPU ${(((gwCpu.user + gwCpu.sys) * 1e6) / g.length).toFixed(0)} us/request (user ${((gwCpu.user * 1e6) / g.length).toFixed(0)}, system ${((gwCpu.sys * 1e6) / g.length).toFixed(0)}); RSS after: ${rssMb(gwPid).toFixed(0)} MB`,
     );
+    // How much of the machine was ours: on a shared VM, steal time (CPU another tenant took) is
+    // what makes p99 jump between runs of the same code.
+    const m1 = machineTicks();
+    const all = m1.all - m0.all;
+    console.log(
+      `  machine during these rounds: ${((100 * (all - (m1.idle - m0.idle))) / all).toFixed(0)} % busy across ${availableParallelism()} cores, steal ${((100 * (m1.steal - m0.steal)) / all).toFixed(1)} %`,
+    );
 
     const rps = await closedLoop(via, body, 64);
     const rpsDirect = await closedLoop(direct, body, 64);
@@ -262,33 +276,36 @@ async function main(): Promise<void> {
       `Highest proxied rate (closed loop, 64 concurrent, ${CLOSED_SECONDS} s): ${rps.toFixed(0)} req/s through the gateway (${rpsDirect.toFixed(0)} req/s direct)`,
     );
 
-    const streams = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: STREAMS + 10 });
-    const rssBefore = rssMb(gwPid);
-    let peak = rssBefore;
-    const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gwPid))), 250);
-    const t0 = performance.now();
-    const results = await Promise.all(
-      Array.from({ length: STREAMS }, async () => {
-        try {
-          const res = await streams.request({
-            path: '/v1/chat/completions',
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: BODY('slow', true),
-          });
-          const text = await res.body.text();
-          return res.statusCode === 200 && text.trimEnd().endsWith('data: [DONE]');
-        } catch {
-          return false;
-        }
-      }),
-    );
-    clearInterval(sampler);
-    const ok = results.filter(Boolean).length;
-    console.log(
-      `${STREAMS} concurrent slow streams (~10 s each) through the gateway: ${ok}/${STREAMS} finished with [DONE] in ${((performance.now() - t0) / 1000).toFixed(1)} s; gateway RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (target <= 150 MB)`,
-    );
-    await streams.close();
+    // --streams 0 skips the memory phase.
+    if (STREAMS > 0) {
+      const streams = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: STREAMS + 10 });
+      const rssBefore = rssMb(gwPid);
+      let peak = rssBefore;
+      const sampler = setInterval(() => (peak = Math.max(peak, rssMb(gwPid))), 250);
+      const t0 = performance.now();
+      const results = await Promise.all(
+        Array.from({ length: STREAMS }, async () => {
+          try {
+            const res = await streams.request({
+              path: '/v1/chat/completions',
+              method: 'POST',
+              headers: { 'content-type': 'application/json' },
+              body: BODY('slow', true),
+            });
+            const text = await res.body.text();
+            return res.statusCode === 200 && text.trimEnd().endsWith('data: [DONE]');
+          } catch {
+            return false;
+          }
+        }),
+      );
+      clearInterval(sampler);
+      const ok = results.filter(Boolean).length;
+      console.log(
+        `${STREAMS} concurrent slow streams (~10 s each) through the gateway: ${ok}/${STREAMS} finished with [DONE] in ${((performance.now() - t0) / 1000).toFixed(1)} s; gateway RSS ${rssBefore.toFixed(0)} MB before, peak ${peak.toFixed(0)} MB (target <= 150 MB)`,
+      );
+      await streams.close();
+    }
   } finally {
     await direct.close();
     await via.close();
