@@ -56,6 +56,28 @@ describe('streaming through the gateway', () => {
     expect(next.status).toBe(200);
   });
 
+  it('a client that leaves a non-streamed request aborts it upstream and frees the slot', async () => {
+    const { gw, sim: s } = await startFleetGateway([
+      sim('a', { slots: 1, outputTokens: 400, decodeTps: 20, timeScale: 1 }),
+    ]);
+    const w = s.workers[0]!;
+    const ac = new AbortController();
+    const left = fetch(`${gw.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ ...CHAT, max_tokens: undefined }),
+      signal: ac.signal,
+    }).catch((e: unknown) => e);
+    await until(() => w.stats().running > 0);
+    ac.abort();
+    expect(await left).toBeInstanceOf(Error);
+    await until(() => w.stats().log.some((l) => l.outcome === 'aborted'));
+    await until(() => gw.fleet.stats().workers[0]!.inFlight === 0);
+    expect(gw.fleet.stats().workers[0]!.errors['FLEET_ABORTED']).toBe(1);
+    const next = await post(`${gw.url}/v1/chat/completions`, { ...CHAT, max_tokens: 2 });
+    expect(next.status).toBe(200);
+  });
+
   it('sends keep-alive comments during a long prefill (headers go out before the worker is known)', async () => {
     // ~20 prompt tokens at 30 tokens/s: the first token comes after ~0.6 s.
     const { gw } = await startFleetGateway([sim('a', { prefillTps: 30, timeScale: 1, outputTokens: 3 })], {
