@@ -12,9 +12,10 @@
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
- * --profile DIR (write a CPU profile of the gateway process there).
+ * --profile DIR (write a CPU profile of the gateway process there), --no-build (do not build
+ * dist/ first when it is older than src/: the gateway then runs from the sources through tsx).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -191,6 +192,14 @@ async function closedLoop(pool: Pool, body: string, concurrency: number): Promis
 }
 
 async function main(): Promise<void> {
+  // The gateway is measured as deployed: from the compiled build. Sources newer than dist/ would
+  // run through tsx instead (+~35 MB and more CPU), so build first, unless --no-build.
+  if (!distIsFresh() && !process.argv.includes('--no-build')) {
+    console.log('dist/ is older than src/: npm run build first');
+    execFileSync(process.execPath, [fileURLToPath(new URL('../scripts/build.mjs', import.meta.url))], {
+      stdio: 'inherit',
+    });
+  }
   const sim = await child(['--serve-sim']);
   const gwc = await startGateway(sim.info as { fast: number; slow: number });
   const gwPid = gwc.proc.pid!;
