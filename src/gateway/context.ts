@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { Cancel, type AbortLike } from '../core/cancel.ts';
 import type { Clock } from '../core/clock.ts';
 import type { ChatMessage } from '../core/openai.ts';
-import type { Fleet, Priority, ReloadResult, RequestOptions } from '../fleet/index.ts';
+import type { Fleet, FleetStream, Priority, ReloadResult, RequestOptions } from '../fleet/index.ts';
 import { affinityKeyOf } from './affinity.ts';
 import type { KeyChecker } from './auth.ts';
 import type { Call } from './call.ts';
@@ -10,7 +10,7 @@ import { badRequest } from './errors.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
-import type { StreamOutcome } from './stream-out.ts';
+import { streamResponse, type StreamFormat, type StreamOutcome } from './stream-out.ts';
 
 /** Everything the routes share. */
 export interface Gateway {
@@ -108,4 +108,30 @@ export function recordRequest(c: Call, g: Gateway, status: number, extra: Partia
 export function answerJson(c: Call, body: unknown, worker: string): void {
   c.worker = worker;
   c.json(200, body, { 'x-fleet-worker': worker });
+}
+
+/**
+ * A chat stream as the answer, in `format`: written to Node's response as chunks arrive, and the
+ * request recorded when the stream ends. A failure before the first chunk is thrown, for the
+ * router to answer with its status.
+ */
+export async function answerStream(
+  c: Call,
+  g: Gateway,
+  stream: FleetStream,
+  abort: Cancel,
+  format: StreamFormat,
+): Promise<void> {
+  c.stream = true;
+  await streamResponse({
+    stream,
+    abort,
+    format,
+    keepAliveMs: g.keepAliveMs,
+    clock: g.clock,
+    headers: { 'x-request-id': c.reqId },
+    onDone: (o) => recordRequest(c, g, o.status, o),
+    outgoing: c.outgoing,
+  });
+  c.deferred = true;
 }

@@ -1,10 +1,10 @@
 import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import type { Call } from './call.ts';
-import { answerJson, clientAbort, fleetOptions, readJson, recordRequest, type Gateway } from './context.ts';
+import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
 import type { HttpError } from './errors.ts';
 import type { AddRoute } from './router.ts';
-import { streamResponse, type StreamFormat } from './stream-out.ts';
+import type { StreamFormat } from './stream-out.ts';
 import {
   parseOllamaChat,
   parseOllamaEmbed,
@@ -123,21 +123,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, req.messages);
     const name = model ?? '';
-    if (stream) {
-      c.stream = true;
-      await streamResponse({
-        stream: g.fleet.chatStream(req, opts),
-        abort: ac,
-        format: ndjsonFormat(name, kind, now),
-        keepAliveMs: g.keepAliveMs,
-        clock: g.clock,
-        headers: { 'x-request-id': c.reqId },
-        onDone: (o) => recordRequest(c, g, o.status, o),
-        outgoing: c.outgoing,
-      });
-      c.deferred = true;
-      return;
-    }
+    if (stream) return answerStream(c, g, g.fleet.chatStream(req, opts), ac, ndjsonFormat(name, kind, now));
     const r = await g.fleet.chat(req, opts);
     const choice = r.response.choices[0];
     const text = choice?.message.content ?? '';

@@ -1,9 +1,9 @@
 import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import type { HttpError } from './errors.ts';
-import { answerJson, clientAbort, fleetOptions, readJson, recordRequest, type Gateway } from './context.ts';
+import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
 import type { AddRoute } from './router.ts';
-import { streamResponse, type StreamFormat } from './stream-out.ts';
+import type { StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
 
 /** OpenAI's streaming format; the usage-only chunk goes out only when the client asked for it. */
@@ -49,21 +49,14 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
     c.model = req.model;
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, req.messages);
-    if (req.stream === true) {
-      c.stream = true;
-      await streamResponse({
-        stream: g.fleet.chatStream(req, opts),
-        abort: ac,
-        format: sseFormat(req.stream_options?.include_usage === true),
-        keepAliveMs: g.keepAliveMs,
-        clock: g.clock,
-        headers: { 'x-request-id': c.reqId },
-        onDone: (o) => recordRequest(c, g, o.status, o),
-        outgoing: c.outgoing,
-      });
-      c.deferred = true;
-      return;
-    }
+    if (req.stream === true)
+      return answerStream(
+        c,
+        g,
+        g.fleet.chatStream(req, opts),
+        ac,
+        sseFormat(req.stream_options?.include_usage === true),
+      );
     const r = await g.fleet.chat(req, opts);
     answerJson(c, r.response, r.worker);
   });

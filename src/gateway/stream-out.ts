@@ -51,12 +51,6 @@ export async function streamResponse(o: StreamResponseOptions): Promise<void> {
   const it = o.stream[Symbol.asyncIterator]();
   const pending = it.next();
   pending.catch(() => undefined);
-  let finished = false;
-  const finish = (outcome: StreamOutcome) => {
-    if (finished) return;
-    finished = true;
-    o.onDone(outcome);
-  };
 
   let timer: TimerHandle | undefined;
   const first = await Promise.race([
@@ -77,7 +71,7 @@ export async function streamResponse(o: StreamResponseOptions): Promise<void> {
     ...o.headers,
   };
   if (o.stream.worker !== undefined) headers['x-fleet-worker'] = o.stream.worker;
-  pump(o, o.outgoing, headers, it, first, finish);
+  pump(o, headers, it, first);
 }
 
 /**
@@ -87,12 +81,11 @@ export async function streamResponse(o: StreamResponseOptions): Promise<void> {
  */
 function pump(
   o: StreamResponseOptions,
-  res: ServerResponse,
   headers: Record<string, string>,
   it: AsyncIterator<ChatChunk>,
   first: IteratorResult<ChatChunk> | typeof TIMEOUT,
-  finish: (outcome: StreamOutcome) => void,
 ): void {
+  const res = o.outgoing;
   res.writeHead(200, headers);
   let lastWrite = o.clock.now();
   const write = (text: string): boolean => {
@@ -108,7 +101,7 @@ function pump(
   if (o.format.keepAlive) ka = o.clock.setTimeout(beat, o.keepAliveMs);
   const gone = () => res.destroyed || res.writableEnded;
 
-  const run = async () => {
+  const run = async (): Promise<StreamOutcome> => {
     let next: IteratorResult<ChatChunk> | typeof TIMEOUT = first;
     if (first === TIMEOUT) {
       if (o.format.keepAlive) write(o.format.keepAlive);
@@ -134,23 +127,23 @@ function pump(
     }
     const meta = await o.stream.meta.catch(() => undefined);
     res.end(o.format.end(meta));
-    finish(meta === undefined ? { status: 200 } : { status: 200, meta });
+    return meta === undefined ? { status: 200 } : { status: 200, meta };
   };
-  run()
-    .catch((e: unknown) => {
+  void run()
+    .catch((e: unknown): StreamOutcome => {
       if (gone()) {
         // The client went away mid-stream: stop the upstream request now, not at its next chunk.
         o.abort.abort(new Error('client disconnected'));
         void it.return?.(undefined).catch(() => undefined);
-        finish({
+        return {
           status: 499,
           error: new HttpError(499, 'client_closed_request', 'FLEET_ABORTED', 'client disconnected'),
-        });
-        return;
+        };
       }
       const err = toHttpError(e);
       res.end(err.status !== 499 ? o.format.error(err) : undefined);
-      finish({ status: err.status, error: err });
+      return { status: err.status, error: err };
     })
+    .then((outcome) => o.onDone(outcome))
     .finally(() => o.clock.clearTimeout(ka));
 }
