@@ -17,8 +17,8 @@ import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './no
  * exchange: it closes it when the stream ends, however it ends.
  */
 export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGenerator<ChatChunk> {
+  let finished = false;
   try {
-    let finished = false;
     let first = true;
     // One decoder over the raw reads (no generator per line or per event): a network read that
     // carries many events costs one await, not one per event.
@@ -52,26 +52,20 @@ export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGe
       if (chunk.choices.some((c) => c.finish_reason !== null)) finished = true;
       return chunk;
     };
-    try {
-      // Plain loops, no `yield*` over a helper generator: in an async generator that wraps a
-      // sync iterator in an async one, a promise per chunk.
-      for (;;) {
-        const bytes = await ex.read();
-        const events = bytes === undefined ? dec.end() : dec.push(bytes);
-        for (const ev of events) {
-          const chunk = handle(ev);
-          if (chunk === null) {
-            ex.release();
-            return;
-          }
-          if (chunk) yield chunk;
+    // Plain loops, no `yield*` over a helper generator: in an async generator that wraps a
+    // sync iterator in an async one, a promise per chunk.
+    for (;;) {
+      const bytes = await ex.read();
+      const events = bytes === undefined ? dec.end() : dec.push(bytes);
+      for (const ev of events) {
+        const chunk = handle(ev);
+        if (chunk === null) {
+          ex.release();
+          return;
         }
-        if (bytes === undefined) break;
+        if (chunk) yield chunk;
       }
-    } catch (err) {
-      // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
-      if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
-      throw err;
+      if (bytes === undefined) break;
     }
     if (!finished) {
       throw new FleetError(
@@ -80,6 +74,10 @@ export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGe
         { worker: ctx.workerId, status: ex.status },
       );
     }
+  } catch (err) {
+    // Everything was delivered (finish_reason seen) and only the trailing [DONE] got lost.
+    if (finished && err instanceof FleetError && err.code === 'FLEET_UPSTREAM_STREAM_ENDED') return;
+    throw err;
   } finally {
     ex.close(); // however the stream ends: done, failed, or left by its consumer
   }
