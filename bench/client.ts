@@ -13,14 +13,10 @@ import { PerformanceObserver, constants } from 'node:perf_hooks';
 import { runBenchmark, type LevelResult } from '../src/bench/index.ts';
 import { parseConfig } from '../src/config/index.ts';
 import { createFleet } from '../src/fleet/index.ts';
+import { stringFlag } from './args.ts';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-const REQUESTS = Number(flag('requests', '20000'));
-const CONCURRENCY = Number(flag('concurrency', '64'));
+const REQUESTS = Number(stringFlag('requests', '20000'));
+const CONCURRENCY = Number(stringFlag('concurrency', '64'));
 const RUNS = 3;
 
 /**

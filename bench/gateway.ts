@@ -23,15 +23,12 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { distIsFresh } from '../bin/fresh.mjs';
+import { stringFlag } from './args.ts';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-const RATE = Number(flag('rate', '1000'));
-const SECONDS = Number(flag('seconds', '2'));
-const ROUNDS = Number(flag('rounds', '6'));
-const STREAMS = Number(flag('streams', '1000'));
+const RATE = Number(stringFlag('rate', '1000'));
+const SECONDS = Number(stringFlag('seconds', '2'));
+const ROUNDS = Number(stringFlag('rounds', '6'));
+const STREAMS = Number(stringFlag('streams', '1000'));
 /** Seconds of each closed loop (the warm-ups and the highest-rate phase). */
 const CLOSED_SECONDS = 4;
 const SELF = fileURLToPath(import.meta.url);
@@ -104,7 +101,7 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
   });
 }
 
-const PROFILE = flag('profile', '');
+const PROFILE = stringFlag('profile', '');
 
 function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {

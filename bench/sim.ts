@@ -14,15 +14,11 @@ import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { startSimWorker, type SimType } from '../src/sim/index.ts';
+import { stringFlag } from './args.ts';
 
-function flag(name: string, fallback: string): string {
-  const i = process.argv.indexOf(`--${name}`);
-  return i >= 0 && process.argv[i + 1] !== undefined ? process.argv[i + 1]! : fallback;
-}
-
-const SECONDS = Number(flag('seconds', '5'));
-const CONCURRENCY = Number(flag('concurrency', '64'));
-const TYPE = flag('type', 'openai') as SimType;
+const SECONDS = Number(stringFlag('seconds', '5'));
+const CONCURRENCY = Number(stringFlag('concurrency', '64'));
+const TYPE = stringFlag('type', 'openai') as SimType;
 const RUNS = 3;
 
 async function serve(): Promise<void> {
