@@ -12,7 +12,9 @@
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
- * --profile DIR (write a CPU profile of the gateway process there), --no-build (do not build
+ * --profile DIR (write a CPU profile of the gateway process there), --node-args "..." (more options for
+ * the gateway's node, after those on bin/fleet.mjs's #! line; the last of a kind wins, so
+ * "--max-semi-space-size=16" measures V8's default young generation), --no-build (do not build
  * dist/ first when it is older than src/: the gateway then runs from the sources through tsx).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -88,7 +90,19 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
   );
   // --profile DIR: a V8 CPU profile of the gateway process (open it in Chrome DevTools).
   const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
-  const args = [...prof, BIN, 'serve', '-c', file, '--port', '0', '--log-level', 'silent'];
+  const args = [
+    ...prof,
+    ...binNodeArgs(),
+    ...NODE_ARGS,
+    BIN,
+    'serve',
+    '-c',
+    file,
+    '--port',
+    '0',
+    '--log-level',
+    'silent',
+  ];
   const proc = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   return new Promise((resolve, reject) => {
     const rl = createInterface({ input: proc.stderr });
@@ -102,6 +116,18 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
 }
 
 const PROFILE = stringFlag('profile', '');
+
+/**
+ * The node options `fleet` itself starts with: those on bin/fleet.mjs's `#!/usr/bin/env -S node ...`
+ * line (the npm scripts pass the same), so the gateway here runs as the command runs it.
+ */
+function binNodeArgs(): string[] {
+  const first = readFileSync(BIN, 'utf8').split('\n', 1)[0]!;
+  const m = /^#!\S*env -S node(.*)$/.exec(first);
+  return m ? m[1]!.split(' ').filter(Boolean) : [];
+}
+/** --node-args "...": extra options for the gateway's node process (V8 heap sizes, say), split on spaces. */
+const NODE_ARGS = stringFlag('node-args', '').split(' ').filter(Boolean);
 
 function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
@@ -201,7 +227,7 @@ async function main(): Promise<void> {
   const gwc = await startGateway(sim.info as { fast: number; slow: number });
   const gwPid = gwc.proc.pid!;
   console.log(
-    `gateway: fleet serve from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
+    `gateway: node ${[...binNodeArgs(), ...NODE_ARGS].join(' ')} bin/fleet.mjs serve, from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
   );
   const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
   const via = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: 256 });
