@@ -12,7 +12,8 @@
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
- * --profile DIR (write a CPU profile of the gateway process there), --node-args "..." (more options for
+ * --floor (also measure a bare node:http + undici proxy in every round: the floor for any proxy in
+ * Node on this machine), --profile DIR (write a CPU profile of the gateway process there), --node-args "..." (more options for
  * the gateway's node, after those on bin/fleet.mjs's #! line; the last of a kind wins, so
  * "--max-semi-space-size=16" measures V8's default young generation), --no-build (do not build
  * dist/ first when it is older than src/: the gateway then runs from the sources through tsx).
@@ -67,6 +68,43 @@ async function serveSim(): Promise<void> {
 }
 
 /**
+ * --floor: the least a proxy in Node can add, for comparison: a bare `node:http` server that
+ * forwards each request through an undici Pool (keep-alive, the same client the gateway uses) and
+ * writes the answer back. No parsing, scheduling, metrics or logs.
+ */
+async function serveFloor(upstream: number): Promise<void> {
+  const { createServer } = await import('node:http');
+  const pool = new Pool(`http://127.0.0.1:${upstream}`, { connections: 256 });
+  const server = createServer((req, res) => {
+    const parts: Buffer[] = [];
+    req.on('data', (b: Buffer) => parts.push(b));
+    req.on('end', () => {
+      pool
+        .request({
+          path: req.url!,
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: Buffer.concat(parts),
+        })
+        .then(async (up) => {
+          const body = Buffer.from(await up.body.arrayBuffer());
+          res.writeHead(up.statusCode, { 'content-type': 'application/json' });
+          res.end(body);
+        })
+        .catch(() => {
+          res.statusCode = 502;
+          res.end();
+        });
+    });
+  });
+  server.keepAliveTimeout = 60_000;
+  server.listen(0, '127.0.0.1', () => {
+    const a = server.address();
+    process.stdout.write(`${JSON.stringify({ port: typeof a === 'object' && a ? a.port : 0 })}\n`);
+  });
+}
+
+/**
  * The gateway as deployed: `fleet serve` (bin/fleet.mjs: the compiled build when it is up to date,
  * else the sources through tsx; the first line of this bench says which), silent logs, port 0.
  */
@@ -116,6 +154,7 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
 }
 
 const PROFILE = stringFlag('profile', '');
+const FLOOR = process.argv.includes('--floor');
 
 /**
  * The node options `fleet` itself starts with: those on bin/fleet.mjs's `#!/usr/bin/env -S node ...`
@@ -232,43 +271,50 @@ async function main(): Promise<void> {
   const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
   const via = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: 256 });
   const body = BODY('fast');
+  // --floor: a bare proxy over the same worker, a third path in every round (see serveFloor).
+  const floor = FLOOR ? await child(['--serve-floor', String(sim.info['fast'])]) : undefined;
+  const paths: Array<{
+    name: string;
+    pool: Pool;
+    pid?: number;
+    lat: number[];
+    p50: number[];
+    p99: number[];
+  }> = [
+    { name: 'direct', pool: direct, lat: [], p50: [], p99: [] },
+    { name: 'gateway', pool: via, pid: gwPid, lat: [], p50: [], p99: [] },
+  ];
+  if (floor) {
+    const pool = new Pool(`http://127.0.0.1:${floor.info['port']}`, { connections: 256 });
+    paths.push({ name: 'bare proxy', pool, pid: floor.proc.pid!, lat: [], p50: [], p99: [] });
+  }
+  const [dp, gp] = paths as [(typeof paths)[0], (typeof paths)[0]];
   try {
-    // Warm up both paths (JIT, connections).
-    await closedLoop(direct, body, 32);
-    await closedLoop(via, body, 32);
-    const d: number[] = [];
-    const g: number[] = [];
-    const rounds: Array<{ d50: number; d99: number; g50: number; g99: number }> = [];
+    // Warm up every path (JIT, connections).
+    for (const p of paths) await closedLoop(p.pool, body, 32);
     let errors = 0;
     let lag = 0;
-    const gwCpu = { user: 0, sys: 0 };
+    const cpu = new Map<string, { user: number; sys: number }>();
     const m0 = machineTicks();
-    const viaGateway = async () => {
-      const c0 = cpuSec(gwPid);
-      const b = await openLoop(via, body);
-      const c1 = cpuSec(gwPid);
-      gwCpu.user += c1.user - c0.user;
-      gwCpu.sys += c1.sys - c0.sys;
-      return b;
-    };
     for (let r = 0; r < ROUNDS; r++) {
-      let a: Awaited<ReturnType<typeof openLoop>>;
-      let b: Awaited<ReturnType<typeof openLoop>>;
-      if (r % 2 === 0) {
-        a = await openLoop(direct, body);
-        b = await viaGateway();
-      } else {
-        b = await viaGateway();
-        a = await openLoop(direct, body);
+      // Each path goes first in turn, so the machine's drift does not favour one.
+      for (let i = 0; i < paths.length; i++) {
+        const p = paths[(i + r) % paths.length]!;
+        const c0 = p.pid === undefined ? undefined : cpuSec(p.pid);
+        const b = await openLoop(p.pool, body);
+        if (c0 && p.pid !== undefined) {
+          const c1 = cpuSec(p.pid);
+          const c = cpu.get(p.name) ?? { user: 0, sys: 0 };
+          cpu.set(p.name, { user: c.user + c1.user - c0.user, sys: c.sys + c1.sys - c0.sys });
+        }
+        p.p50.push(pct(b.lat, 50));
+        p.p99.push(pct(b.lat, 99));
+        p.lat.push(...b.lat);
+        errors += b.errors;
+        lag = Math.max(lag, b.lag);
       }
-      rounds.push({ d50: pct(a.lat, 50), d99: pct(a.lat, 99), g50: pct(b.lat, 50), g99: pct(b.lat, 99) });
-      d.push(...a.lat);
-      g.push(...b.lat);
-      errors += a.errors + b.errors;
-      lag = Math.max(lag, a.lag, b.lag);
     }
-    d.sort((x, y) => x - y);
-    g.sort((x, y) => x - y);
+    for (const p of paths) p.lat.sort((x, y) => x - y);
     const f = (x: number) => x.toFixed(2);
     const med = (xs: number[]) =>
       pct(
@@ -276,24 +322,30 @@ async function main(): Promise<void> {
         50,
       );
     const list = (xs: number[]) => xs.map(f).join(' ');
+    /** Median over rounds of (this path - direct) in the same round. */
+    const added = (p: (typeof paths)[0], k: 'p50' | 'p99') => med(p[k].map((x, r) => x - dp[k][r]!));
     console.log(
       `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
     );
+    for (const p of paths)
+      console.log(`  per round, ${p.name.padEnd(10)} p50 ${list(p.p50)}  p99 ${list(p.p99)} ms`);
     console.log(
-      `  per round, direct   p50 ${list(rounds.map((x) => x.d50))}  p99 ${list(rounds.map((x) => x.d99))} ms`,
+      `  pooled: ${paths.map((p) => `${p.name} p50 ${f(pct(p.lat, 50))} p99 ${f(pct(p.lat, 99))} ms`).join('; ')}`,
     );
     console.log(
-      `  per round, gateway  p50 ${list(rounds.map((x) => x.g50))}  p99 ${list(rounds.map((x) => x.g99))} ms`,
+      `  added (median over rounds)  p50 ${f(added(gp, 'p50'))} ms  p99 ${f(added(gp, 'p99'))} ms  (targets 0.5 / 2 ms)`,
     );
-    console.log(
-      `  pooled:  direct p50 ${f(pct(d, 50))} p99 ${f(pct(d, 99))} ms; gateway p50 ${f(pct(g, 50))} p99 ${f(pct(g, 99))} ms`,
-    );
-    console.log(
-      `  added (median over rounds)  p50 ${f(med(rounds.map((x) => x.g50 - x.d50)))} ms  p99 ${f(med(rounds.map((x) => x.g99 - x.d99)))} ms  (targets 0.5 / 2 ms)`,
-    );
-    console.log(
-      `  gateway CPU ${(((gwCpu.user + gwCpu.sys) * 1e6) / g.length).toFixed(0)} us/request (user ${((gwCpu.user * 1e6) / g.length).toFixed(0)}, system ${((gwCpu.sys * 1e6) / g.length).toFixed(0)}); RSS after: ${rssMb(gwPid).toFixed(0)} MB`,
-    );
+    for (const p of paths.slice(2))
+      console.log(
+        `  added by the ${p.name} (floor)  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
+      );
+    for (const p of paths.slice(1)) {
+      const c = cpu.get(p.name) ?? { user: 0, sys: 0 };
+      const us = (s: number) => ((s * 1e6) / p.lat.length).toFixed(0);
+      console.log(
+        `  ${p.name} CPU ${us(c.user + c.sys)} us/request (user ${us(c.user)}, system ${us(c.sys)}); RSS after: ${rssMb(p.pid!).toFixed(0)} MB`,
+      );
+    }
     // How much of the machine was ours: on a shared VM, steal time (CPU another tenant took) is
     // what makes p99 jump between runs of the same code.
     const m1 = machineTicks();
@@ -339,12 +391,13 @@ async function main(): Promise<void> {
       await streams.close();
     }
   } finally {
-    await direct.close();
-    await via.close();
+    for (const p of paths) await p.pool.close();
+    floor?.proc.kill('SIGTERM');
     gwc.proc.kill('SIGTERM');
     sim.proc.kill('SIGTERM');
   }
 }
 
 if (process.argv.includes('--serve-sim')) await serveSim();
+else if (process.argv.includes('--serve-floor')) await serveFloor(Number(stringFlag('serve-floor', '0')));
 else await main();
