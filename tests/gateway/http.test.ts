@@ -1,7 +1,9 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { startGateway } from '../../src/gateway/index.ts';
-import { CHAT, closeAll, post, sim, startFleetGateway } from './helpers.ts';
+import { CHAT, closeAll, post, sim, sleep, startFleetGateway } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -206,5 +208,127 @@ describe('health, readiness, metrics, status', () => {
     );
     expect(out.reduce((a, b) => a + b, 0)).toBe(24);
     expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} 3/);
+  });
+});
+
+/** A raw HTTP/1.1 connection: what is written is exactly what the gateway's socket reads. */
+class RawClient {
+  readonly #socket: Socket;
+  #buf = Buffer.alloc(0);
+  #wake: (() => void) | undefined;
+
+  private constructor(socket: Socket) {
+    this.#socket = socket;
+    socket.on('data', (b: Buffer) => {
+      this.#buf = Buffer.concat([this.#buf, b]);
+      this.#wake?.();
+    });
+  }
+
+  static async open(url: string): Promise<RawClient> {
+    const { hostname, port } = new URL(url);
+    const socket = connect(Number(port), hostname);
+    await once(socket, 'connect');
+    socket.setNoDelay(true);
+    return new RawClient(socket);
+  }
+
+  write(text: string): void {
+    this.#socket.write(text);
+  }
+
+  /** The next response (status and body; the gateway always sends Content-Length here). */
+  async response(): Promise<{ status: number; body: string }> {
+    for (;;) {
+      const text = this.#buf.toString('latin1');
+      const end = text.indexOf('\r\n\r\n');
+      if (end >= 0) {
+        const len = Number(/\r\ncontent-length: (\d+)/i.exec(text.slice(0, end))?.[1] ?? 0);
+        if (this.#buf.length >= end + 4 + len) {
+          const status = Number(text.slice(9, 12));
+          const body = this.#buf.subarray(end + 4, end + 4 + len).toString('utf8');
+          this.#buf = this.#buf.subarray(end + 4 + len);
+          return { status, body };
+        }
+      }
+      await new Promise<void>((r) => (this.#wake = r));
+    }
+  }
+
+  close(): void {
+    this.#socket.destroy();
+  }
+}
+
+const request = (body: string, headers = `content-length: ${Buffer.byteLength(body)}`) =>
+  `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\n${headers}\r\n\r\n${body}`;
+const chunked = (parts: string[]) =>
+  parts.map((p) => `${Buffer.byteLength(p).toString(16)}\r\n${p}\r\n`).join('') + '0\r\n\r\n';
+
+describe('gateway request bodies, as they arrive on the socket', () => {
+  it('a body in the packet with its headers, then another request on the same connection', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const c = await RawClient.open(gw.url);
+    try {
+      for (let i = 0; i < 3; i++) {
+        c.write(request(JSON.stringify(CHAT)));
+        const r = await c.response();
+        expect(r.status).toBe(200);
+        expect(JSON.parse(r.body)).toMatchObject({ object: 'chat.completion' });
+      }
+      // Two requests in one packet (pipelined): both answered, in order.
+      c.write(request(JSON.stringify(CHAT)) + request('{"messages": ['));
+      expect((await c.response()).status).toBe(200);
+      expect((await c.response()).status).toBe(400);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('a body that comes in pieces, later than its headers, is joined whole', async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const c = await RawClient.open(gw.url);
+    try {
+      const body = JSON.stringify(CHAT);
+      const whole = request(body);
+      const cut = whole.length - body.length + 10;
+      c.write(whole.slice(0, cut));
+      await sleep(30);
+      c.write(whole.slice(cut));
+      const r = await c.response();
+      expect(r.status).toBe(200);
+      // Chunked, in three packets.
+      const parts = [body.slice(0, 5), body.slice(5, 20), body.slice(20)];
+      c.write(request('', 'transfer-encoding: chunked') + chunked([parts[0]!]).replace(/0\r\n\r\n$/, ''));
+      await sleep(20);
+      c.write(chunked([parts[1]!]).replace(/0\r\n\r\n$/, ''));
+      await sleep(20);
+      c.write(chunked([parts[2]!]));
+      expect((await c.response()).status).toBe(200);
+    } finally {
+      c.close();
+    }
+  });
+
+  it('413 for a chunked body over the limit, whether it came at once or in pieces', async () => {
+    const { gw } = await startFleetGateway([sim('a')], { gateway: { maxBodyBytes: 1000 } });
+    const big = JSON.stringify({ messages: [{ role: 'user', content: 'z'.repeat(1500) }] });
+    const atOnce = await RawClient.open(gw.url);
+    const inPieces = await RawClient.open(gw.url);
+    try {
+      atOnce.write(request('', 'transfer-encoding: chunked') + chunked([big.slice(0, 800), big.slice(800)]));
+      const a = await atOnce.response();
+      expect(a.status).toBe(413);
+      expect(JSON.parse(a.body)).toMatchObject({ error: { code: 'body_too_large' } });
+      inPieces.write(
+        request('', 'transfer-encoding: chunked') + chunked([big.slice(0, 800)]).replace(/0\r\n\r\n$/, ''),
+      );
+      await sleep(30);
+      inPieces.write(chunked([big.slice(800)]));
+      expect((await inPieces.response()).status).toBe(413);
+    } finally {
+      atOnce.close();
+      inPieces.close();
+    }
   });
 });
