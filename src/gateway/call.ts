@@ -19,6 +19,8 @@ export class Call {
   deferred = false;
   /** The route's pattern, for the metrics label ('*' when none matched). */
   route = '*';
+  /** The body was taken in one read() (see readBody). */
+  #taken = false;
 
   constructor(
     readonly incoming: IncomingMessage,
@@ -52,9 +54,8 @@ export class Call {
    * when every request runs cold, that machinery took ~16 us of the path, the `read()` ~7;
    * docs/performance.md "Gateway"). Otherwise (pieces still to come, chunked bodies) it is read
    * with 'data'/'end' listeners (an async iterator over the stream costs ~3 KB of garbage and
-   * several promises per request). After the fast path the request stream emits no 'end'
-   * (nothing calls `read()` past its end); Node's server needs none: it finds the message
-   * complete in its parser, and the connection serves its next request.
+   * several promises per request). After a single `read()` the router calls `finish()` once
+   * the answer is under way, so the stream still ends as usual, off the request's path.
    */
   readBody(max: number): Promise<string> {
     const declared = Number(this.header('content-length') ?? NaN);
@@ -63,6 +64,7 @@ export class Call {
     return new Promise<string>((resolve, reject) => {
       process.nextTick(() => {
         if (declared > 0 && req.readableLength === declared && req.readableFlowing === null) {
+          this.#taken = true;
           resolve((req.read() as Buffer).toString('utf8'));
           return;
         }
@@ -70,6 +72,15 @@ export class Call {
         else readByListeners(req, max, resolve, reject);
       });
     });
+  }
+
+  /**
+   * Lets the request stream end once the answer is under way, when the body was taken in one
+   * `read()`: nothing reads past its end otherwise, so it would emit no 'end' or 'close', and
+   * Node's server keeps such a request referenced from its connection until the next one.
+   */
+  finish(): void {
+    if (this.#taken) this.incoming.resume();
   }
 
   /** Calls `fn` once if the client goes away before the response is complete. */

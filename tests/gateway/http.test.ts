@@ -1,9 +1,10 @@
 import { once } from 'node:events';
+import type { IncomingMessage } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../src/config/index.ts';
 import { startGateway } from '../../src/gateway/index.ts';
-import { CHAT, closeAll, post, sim, sleep, startFleetGateway } from './helpers.ts';
+import { CHAT, closeAll, post, sim, sleep, startFleetGateway, until } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -268,6 +269,13 @@ const chunked = (parts: string[]) =>
 describe('gateway request bodies, as they arrive on the socket', () => {
   it('a body in the packet with its headers, then another request on the same connection', async () => {
     const { gw } = await startFleetGateway([sim('a')]);
+    // Every request stream still ends ('end', then 'close'), however its body was read.
+    let ended = 0;
+    let closed = 0;
+    gw.server.on('request', (req: IncomingMessage) => {
+      req.on('end', () => ended++);
+      req.on('close', () => closed++);
+    });
     const c = await RawClient.open(gw.url);
     try {
       for (let i = 0; i < 3; i++) {
@@ -280,6 +288,7 @@ describe('gateway request bodies, as they arrive on the socket', () => {
       c.write(request(JSON.stringify(CHAT)) + request('{"messages": ['));
       expect((await c.response()).status).toBe(200);
       expect((await c.response()).status).toBe(400);
+      await until(() => ended === 5 && closed === 5);
     } finally {
       c.close();
     }
