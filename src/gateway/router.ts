@@ -94,7 +94,6 @@ async function serve(g: Gateway, c: Call, route: Route | undefined): Promise<voi
       c.json(e.status, c.path.startsWith('/api/') ? { error: e.message } : e.body(), { ...e.headers });
     } else c.outgoing.end();
   }
-  c.finish();
   const status = c.outgoing.statusCode;
   g.metrics.http.inc({ route: c.route, status: String(status) });
   if (c.deferred) return;
