@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Deadline, type DeadlineLimits } from '../../src/backends/deadline.ts';
+import { Cancel } from '../../src/core/cancel.ts';
 import type { FleetError } from '../../src/core/errors.ts';
 import { ManualClock } from '../sim/helpers.ts';
 
@@ -93,18 +94,11 @@ describe('Deadline', () => {
 
   it('a caller that aborts ends the exchange at once and stops the timer', () => {
     const clock = new ManualClock();
-    const listeners: Array<() => void> = [];
-    const caller = {
-      aborted: false,
-      reason: 'gone',
-      addEventListener: (_: 'abort', fn: () => void) => void listeners.push(fn),
-      removeEventListener: () => undefined,
-    };
+    const caller = new Cancel();
     const d = new Deadline(clock, 'w1', { totalMs: 1000, firstTokenMs: 0, stallMs: 0 }, caller);
     const seen: string[] = [];
     d.onAbort = (e) => seen.push(e.code);
-    caller.aborted = true;
-    for (const fn of listeners) fn();
+    caller.abort('gone');
     expect(seen).toEqual(['FLEET_ABORTED']);
     expect(clock.pending).toBe(0);
   });
