@@ -12,11 +12,12 @@
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
- * --floor (also measure a bare node:http + undici proxy in every round: the floor for any proxy in
- * Node on this machine), --profile DIR (write a CPU profile of the gateway process there), --node-args "..." (more options for
- * the gateway's node, after those on bin/fleet.mjs's #! line; the last of a kind wins, so
- * "--max-semi-space-size=16" measures V8's default young generation), --no-build (do not build
- * dist/ first when it is older than src/: the gateway then runs from the sources through tsx).
+ * --floor (also measure a bare node:http + undici proxy in every round: the floor for any proxy
+ * in Node on this machine), --profile DIR (write a CPU profile of the gateway process there),
+ * --node-args "..." (more options for the gateway's node, after those on bin/fleet.mjs's #! line;
+ * the last of a kind wins, so "--max-semi-space-size=16" measures V8's default young generation),
+ * --no-build (do not build dist/ first when it is older than src/: the gateway then runs from the
+ * sources through tsx).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
@@ -32,10 +33,21 @@ const RATE = Number(stringFlag('rate', '1000'));
 const SECONDS = Number(stringFlag('seconds', '2'));
 const ROUNDS = Number(stringFlag('rounds', '6'));
 const STREAMS = Number(stringFlag('streams', '1000'));
+const PROFILE = stringFlag('profile', '');
+const FLOOR = process.argv.includes('--floor');
 /** Seconds of each closed loop (the warm-ups and the highest-rate phase). */
 const CLOSED_SECONDS = 4;
 const SELF = fileURLToPath(import.meta.url);
 const BIN = fileURLToPath(new URL('../bin/fleet.mjs', import.meta.url));
+/**
+ * The gateway's node options: those `fleet` itself starts with (on bin/fleet.mjs's
+ * `#!/usr/bin/env -S node ...` line; the npm scripts pass the same), so it runs as the command
+ * runs it, then --node-args "..." (split on spaces; the last of a kind wins).
+ */
+const GATEWAY_NODE_ARGS = [
+  ...(/^#!\S*env -S node(.*)$/.exec(readFileSync(BIN, 'utf8').split('\n', 1)[0]!)?.[1] ?? '').split(' '),
+  ...stringFlag('node-args', '').split(' '),
+].filter(Boolean);
 const BODY = (model: string, stream = false) =>
   JSON.stringify({ model, messages: [{ role: 'user', content: 'Hello there' }], max_tokens: 16, stream });
 
@@ -130,8 +142,7 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
   const prof = PROFILE ? ['--cpu-prof', `--cpu-prof-dir=${PROFILE}`] : [];
   const args = [
     ...prof,
-    ...binNodeArgs(),
-    ...NODE_ARGS,
+    ...GATEWAY_NODE_ARGS,
     BIN,
     'serve',
     '-c',
@@ -152,21 +163,6 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
     proc.once('exit', (c) => reject(new Error(`fleet serve exited with ${c}`)));
   });
 }
-
-const PROFILE = stringFlag('profile', '');
-const FLOOR = process.argv.includes('--floor');
-
-/**
- * The node options `fleet` itself starts with: those on bin/fleet.mjs's `#!/usr/bin/env -S node ...`
- * line (the npm scripts pass the same), so the gateway here runs as the command runs it.
- */
-function binNodeArgs(): string[] {
-  const first = readFileSync(BIN, 'utf8').split('\n', 1)[0]!;
-  const m = /^#!\S*env -S node(.*)$/.exec(first);
-  return m ? m[1]!.split(' ').filter(Boolean) : [];
-}
-/** --node-args "...": extra options for the gateway's node process (V8 heap sizes, say), split on spaces. */
-const NODE_ARGS = stringFlag('node-args', '').split(' ').filter(Boolean);
 
 function child(args: string[]): Promise<{ proc: ChildProcess; info: Record<string, number> }> {
   const proc = spawn(process.execPath, ['--import', 'tsx', SELF, ...args], {
@@ -266,35 +262,48 @@ async function main(): Promise<void> {
   const gwc = await startGateway(sim.info as { fast: number; slow: number });
   const gwPid = gwc.proc.pid!;
   console.log(
-    `gateway: node ${[...binNodeArgs(), ...NODE_ARGS].join(' ')} bin/fleet.mjs serve, from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
+    `gateway: node ${GATEWAY_NODE_ARGS.join(' ')} bin/fleet.mjs serve, from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
   );
   const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
   const via = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: 256 });
   const body = BODY('fast');
   // --floor: a bare proxy over the same worker, a third path in every round (see serveFloor).
   const floor = FLOOR ? await child(['--serve-floor', String(sim.info['fast'])]) : undefined;
-  const paths: Array<{
+  /** One way to the worker; `pid` is the proxy in between (its CPU is counted while it is measured). */
+  interface Path {
     name: string;
     pool: Pool;
     pid?: number;
+    cpu: { user: number; sys: number };
     lat: number[];
     p50: number[];
     p99: number[];
-  }> = [
-    { name: 'direct', pool: direct, lat: [], p50: [], p99: [] },
-    { name: 'gateway', pool: via, pid: gwPid, lat: [], p50: [], p99: [] },
-  ];
-  if (floor) {
-    const pool = new Pool(`http://127.0.0.1:${floor.info['port']}`, { connections: 256 });
-    paths.push({ name: 'bare proxy', pool, pid: floor.proc.pid!, lat: [], p50: [], p99: [] });
   }
-  const [dp, gp] = paths as [(typeof paths)[0], (typeof paths)[0]];
+  const path = (name: string, pool: Pool, pid?: number): Path => ({
+    name,
+    pool,
+    ...(pid === undefined ? {} : { pid }),
+    cpu: { user: 0, sys: 0 },
+    lat: [],
+    p50: [],
+    p99: [],
+  });
+  const dp = path('direct', direct);
+  const gp = path('gateway', via, gwPid);
+  const paths = [dp, gp];
+  if (floor)
+    paths.push(
+      path(
+        'bare proxy',
+        new Pool(`http://127.0.0.1:${floor.info['port']}`, { connections: 256 }),
+        floor.proc.pid,
+      ),
+    );
   try {
     // Warm up every path (JIT, connections).
     for (const p of paths) await closedLoop(p.pool, body, 32);
     let errors = 0;
     let lag = 0;
-    const cpu = new Map<string, { user: number; sys: number }>();
     const m0 = machineTicks();
     for (let r = 0; r < ROUNDS; r++) {
       // Each path goes first in turn, so the machine's drift does not favour one.
@@ -302,10 +311,10 @@ async function main(): Promise<void> {
         const p = paths[(i + r) % paths.length]!;
         const c0 = p.pid === undefined ? undefined : cpuSec(p.pid);
         const b = await openLoop(p.pool, body);
-        if (c0 && p.pid !== undefined) {
-          const c1 = cpuSec(p.pid);
-          const c = cpu.get(p.name) ?? { user: 0, sys: 0 };
-          cpu.set(p.name, { user: c.user + c1.user - c0.user, sys: c.sys + c1.sys - c0.sys });
+        if (c0 !== undefined) {
+          const c1 = cpuSec(p.pid!);
+          p.cpu.user += c1.user - c0.user;
+          p.cpu.sys += c1.sys - c0.sys;
         }
         p.p50.push(pct(b.lat, 50));
         p.p99.push(pct(b.lat, 99));
@@ -323,7 +332,7 @@ async function main(): Promise<void> {
       );
     const list = (xs: number[]) => xs.map(f).join(' ');
     /** Median over rounds of (this path - direct) in the same round. */
-    const added = (p: (typeof paths)[0], k: 'p50' | 'p99') => med(p[k].map((x, r) => x - dp[k][r]!));
+    const added = (p: Path, k: 'p50' | 'p99') => med(p[k].map((x, r) => x - dp[k][r]!));
     console.log(
       `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
     );
@@ -340,7 +349,7 @@ async function main(): Promise<void> {
         `  added by the ${p.name} (floor)  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
       );
     for (const p of paths.slice(1)) {
-      const c = cpu.get(p.name) ?? { user: 0, sys: 0 };
+      const c = p.cpu;
       const us = (s: number) => ((s * 1e6) / p.lat.length).toFixed(0);
       console.log(
         `  ${p.name} CPU ${us(c.user + c.sys)} us/request (user ${us(c.user)}, system ${us(c.sys)}); RSS after: ${rssMb(p.pid!).toFixed(0)} MB`,

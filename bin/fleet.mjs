@@ -1,9 +1,10 @@
 #!/usr/bin/env -S node --max-semi-space-size=8
 // --max-semi-space-size=8 (MB): V8's young generation otherwise grows to 16 MB per semi-space under
-// steady load and keeps it: `fleet serve` with 1,000 open streams peaked at 149-158 MB RSS with the
+// steady load and keeps it. `fleet serve` with 1,000 open streams peaked at 149-158 MB RSS with the
 // default and 135-137 MB with 8 (alternating runs; over a day of runs, median ~137 MB), with the
-// same added latency and throughput (docs/performance.md "Gateway"); 4 was worse (161 MB). V8 sizes the young generation when the process starts, so it has to be a node option:
-// here, in package.json's scripts, and for `node bin/fleet.mjs` by hand (or NODE_OPTIONS).
+// same added latency and throughput; 4 was worse (161 MB) (docs/performance.md "Gateway"). V8 sizes
+// the young generation when the process starts, so it has to be a node option: here, in
+// package.json's scripts, and for `node bin/fleet.mjs` by hand (or NODE_OPTIONS).
 // Runs the compiled CLI from dist/ (`npm run build`; `npm ci` builds it through `prepare`) when it is
 // up to date with src/; otherwise the TypeScript in src/ through tsx's loader. Same code either way:
 // the build starts faster and needs ~35 MB less memory (no loader, no compiler in the process).
