@@ -17,12 +17,14 @@
  * --node-args "..." (more options for the gateway's node, after those on bin/fleet.mjs's #! line;
  * the last of a kind wins, so "--max-semi-space-size=16" measures V8's default young generation),
  * --no-build (do not build dist/ first when it is older than src/: the gateway then runs from the
- * sources through tsx).
+ * sources through tsx), --against DIR (also measure the gateway of another checkout, e.g. a git
+ * worktree of the commit before a change, as one more path in every round: code A/B in one run;
+ * DIR needs its node_modules and, for the deployed form, its own `npm run build`).
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
@@ -35,6 +37,7 @@ const ROUNDS = Number(stringFlag('rounds', '6'));
 const STREAMS = Number(stringFlag('streams', '1000'));
 const PROFILE = stringFlag('profile', '');
 const FLOOR = process.argv.includes('--floor');
+const AGAINST = stringFlag('against', '');
 /** Seconds of each closed loop (the warm-ups and the highest-rate phase). */
 const CLOSED_SECONDS = 4;
 const SELF = fileURLToPath(import.meta.url);
@@ -120,7 +123,10 @@ async function serveFloor(upstream: number): Promise<void> {
  * The gateway as deployed: `fleet serve` (bin/fleet.mjs: the compiled build when it is up to date,
  * else the sources through tsx; the first line of this bench says which), silent logs, port 0.
  */
-function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: ChildProcess; port: number }> {
+function startGateway(
+  ports: { fast: number; slow: number },
+  bin = BIN,
+): Promise<{ proc: ChildProcess; port: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-gw-'));
   const file = join(dir, 'workers.json');
   const worker = (id: string, port: number, cap: number) => ({
@@ -143,7 +149,7 @@ function startGateway(ports: { fast: number; slow: number }): Promise<{ proc: Ch
   const args = [
     ...prof,
     ...GATEWAY_NODE_ARGS,
-    BIN,
+    bin,
     'serve',
     '-c',
     file,
@@ -269,6 +275,14 @@ async function main(): Promise<void> {
   const body = BODY('fast');
   // --floor: a bare proxy over the same worker, a third path in every round (see serveFloor).
   const floor = FLOOR ? await child(['--serve-floor', String(sim.info['fast'])]) : undefined;
+  // --against DIR: another checkout's gateway, over the same workers.
+  const other = AGAINST
+    ? await startGateway(
+        sim.info as { fast: number; slow: number },
+        join(resolve(AGAINST), 'bin', 'fleet.mjs'),
+      )
+    : undefined;
+  if (other) console.log(`against: ${resolve(AGAINST)}/bin/fleet.mjs serve, same node options`);
   /** One way to the worker; `pid` is the proxy in between (its CPU is counted while it is measured). */
   interface Path {
     name: string;
@@ -291,6 +305,10 @@ async function main(): Promise<void> {
   const dp = path('direct', direct);
   const gp = path('gateway', via, gwPid);
   const paths = [dp, gp];
+  const ap = other
+    ? path('against', new Pool(`http://127.0.0.1:${other.port}`, { connections: 256 }), other.proc.pid)
+    : undefined;
+  if (ap) paths.push(ap);
   if (floor)
     paths.push(
       path(
@@ -346,8 +364,14 @@ async function main(): Promise<void> {
     );
     for (const p of paths.slice(2))
       console.log(
-        `  added by the ${p.name} (floor)  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
+        `  added by the ${p.name === 'against' ? `gateway of ${AGAINST}` : `${p.name} (floor)`}  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
       );
+    if (ap) {
+      const diff = (k: 'p50' | 'p99') => f(med(gp[k].map((x, r) => x - ap[k][r]!)));
+      console.log(
+        `  gateway minus against (median over rounds)  p50 ${diff('p50')} ms  p99 ${diff('p99')} ms`,
+      );
+    }
     for (const p of paths.slice(1)) {
       const c = p.cpu;
       const us = (s: number) => ((s * 1e6) / p.lat.length).toFixed(0);
@@ -402,6 +426,7 @@ async function main(): Promise<void> {
   } finally {
     for (const p of paths) await p.pool.close();
     floor?.proc.kill('SIGTERM');
+    other?.proc.kill('SIGTERM');
     gwc.proc.kill('SIGTERM');
     sim.proc.kill('SIGTERM');
   }

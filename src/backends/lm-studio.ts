@@ -3,6 +3,7 @@ import type { CallOptions } from './types.ts';
 import { isRecord } from './normalise.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, modelMissing, type ProbeInfo, type Prober } from './probe.ts';
+import { copyWith } from '../core/objects.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -73,7 +74,9 @@ export class LmStudioBackend extends OpenAICompatBackend {
     }
     if (v0 === undefined) {
       const info = await super.probeWith(p);
-      return { ...info, note: 'no /api/v0/models (LM Studio older than 0.3.6?): loaded state unknown' };
+      return copyWith(info, {
+        note: 'no /api/v0/models (LM Studio older than 0.3.6?): loaded state unknown',
+      });
     }
     const model = this.worker.model;
     const models = [...v0.filter((m) => m.loaded), ...v0.filter((m) => !m.loaded)].map((m) => m.id);
@@ -85,12 +88,11 @@ export class LmStudioBackend extends OpenAICompatBackend {
     const ctx = inst.context ?? mine.maxContext;
     if (ctx !== undefined) info.contextLength = ctx;
     if (!mine.loaded && inst.count === 0) {
-      return {
-        ...info,
-        state: 'loading',
-        code: 'FLEET_MODEL_NOT_FOUND',
+      return copyWith(info, {
+        state: 'loading' as const,
+        code: 'FLEET_MODEL_NOT_FOUND' as const,
         reason: `model ${model} not loaded (load it in LM Studio, or run \`lms load ${model}\`)`,
-      };
+      });
     }
     if (inst.parallel !== undefined && inst.parallel > 0) info.capacity = { slots: inst.parallel };
     return info;

@@ -266,13 +266,16 @@ export async function* readNdjsonChat(ex: Exchange, ctx: NormaliseContext): Asyn
       if (!isRecord(o)) throw malformed(ctx, `stream line is not a JSON object: ${text.slice(0, 200)}`);
       if (o['error'] !== undefined) throw mapStreamError(o, ctx.workerId);
       const m = isRecord(o['message']) ? o['message'] : {};
-      const base = {
+      const at = created(o, ctx);
+      const model = typeof o['model'] === 'string' ? o['model'] : ctx.model;
+      // A literal per chunk, not `{ ...base, choices }`: see src/core/objects.ts.
+      const chunk = (choices: ChatChunk['choices']): ChatChunk => ({
         id,
-        object: 'chat.completion.chunk' as const,
-        created: created(o, ctx),
-        model: ctx.model,
-      };
-      if (typeof o['model'] === 'string') base.model = o['model'];
+        object: 'chat.completion.chunk',
+        created: at,
+        model,
+        choices,
+      });
       const delta: ChatChunk['choices'][number]['delta'] = {};
       if (first) delta.role = 'assistant';
       if (typeof m['content'] === 'string' && (m['content'] !== '' || first)) delta.content = m['content'];
@@ -287,11 +290,12 @@ export async function* readNdjsonChat(ex: Exchange, ctx: NormaliseContext): Asyn
         first = false;
       }
       if (o['done'] !== true) {
-        yield { ...base, choices: [{ index: 0, delta, finish_reason: null }] };
+        yield chunk([{ index: 0, delta, finish_reason: null }]);
         continue;
       }
-      yield { ...base, choices: [{ index: 0, delta, finish_reason: finishReason(o, sawTools) }] };
-      const last: ChatChunk = { ...base, choices: [], usage: usageOf(o) };
+      yield chunk([{ index: 0, delta, finish_reason: finishReason(o, sawTools) }]);
+      const last = chunk([]);
+      last.usage = usageOf(o);
       const timings = timingsOf(o);
       if (timings) last.timings = timings;
       ex.release();

@@ -20,6 +20,7 @@ import {
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, type ProbeInfo, type Prober } from './probe.ts';
 import type { CallOptions } from './types.ts';
+import { copyWith } from '../core/objects.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -121,12 +122,11 @@ export class OllamaBackend extends OpenAICompatBackend {
     const info: ProbeInfo = { state: 'ready', models, loadedModels };
     if (isRecord(version) && typeof version['version'] === 'string') info.version = version['version'];
     if (!hasModel(models, model)) {
-      return {
-        ...info,
-        state: 'down',
-        code: 'FLEET_MODEL_NOT_FOUND',
+      return copyWith(info, {
+        state: 'down' as const,
+        code: 'FLEET_MODEL_NOT_FOUND' as const,
         reason: `model "${model}" not found on this Ollama (run \`ollama pull ${model}\`)`,
-      };
+      });
     }
     const running = ps.find((m) => hasModel([m.name], model));
     if (running?.contextLength !== undefined) info.contextLength = running.contextLength;

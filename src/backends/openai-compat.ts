@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { FleetError } from '../core/errors.ts';
+import { copyWith } from '../core/objects.ts';
 import type {
   ChatChunk,
   ChatCompletion,
@@ -94,7 +95,10 @@ export class OpenAICompatBackend implements Backend {
   }
 
   async complete(req: CompletionRequest, opts: CallOptions = {}): Promise<Completion> {
-    const body: Record<string, unknown> = { ...req, model: req.model ?? this.worker.model, stream: false };
+    const body: Record<string, unknown> = copyWith(req, {
+      model: req.model ?? this.worker.model,
+      stream: false,
+    });
     delete body['stream_options'];
     const raw = await this.postJson('/v1/completions', body, opts);
     return normaliseTextCompletion(raw, this.context(req.model));
@@ -103,7 +107,7 @@ export class OpenAICompatBackend implements Backend {
   async embed(req: EmbeddingRequest, opts: CallOptions = {}): Promise<EmbeddingResponse> {
     const raw = await this.postJson(
       '/v1/embeddings',
-      { ...req, model: req.model ?? this.worker.model },
+      copyWith(req, { model: req.model ?? this.worker.model }),
       opts,
     );
     return normaliseEmbedding(raw, this.context(req.model));
@@ -143,10 +147,11 @@ export class OpenAICompatBackend implements Backend {
 
   /** The body sent for a chat: model defaulted, usage always requested when streaming. */
   protected chatBody(req: ChatRequest, stream: boolean): Record<string, unknown> {
-    const body: Record<string, unknown> = { ...req, model: req.model ?? this.worker.model, stream };
+    // copyWith, not a spread: see src/core/objects.ts (one hidden class for every request's body).
+    const body: Record<string, unknown> = copyWith(req, { model: req.model ?? this.worker.model, stream });
     if (stream) {
       const given = isRecord(req.stream_options) ? req.stream_options : {};
-      body['stream_options'] = { ...given, include_usage: true };
+      body['stream_options'] = copyWith(given, { include_usage: true });
     } else {
       // vLLM rejects stream_options on a non-streaming request.
       delete body['stream_options'];

@@ -4,6 +4,7 @@ import { FleetError, toFleetError } from '../core/errors.ts';
 import { formatMs } from './deadline.ts';
 import { parseJsonBody, type HttpClient, type TextResponse } from './http.ts';
 import type { ProbeResult } from './types.ts';
+import { copyWith } from '../core/objects.ts';
 
 /** A probe's findings before its latency is filled in. */
 export type ProbeInfo = Omit<ProbeResult, 'latencyMs'>;
@@ -124,11 +125,11 @@ export async function runProbe(
   const p = new Prober(http, budgetMs, mapError, signal);
   try {
     const info = await body(p);
-    return { ...info, latencyMs: p.latencyMs };
+    return copyWith(info, { latencyMs: p.latencyMs });
   } catch (e) {
     const err = toFleetError(e);
     if (err.code === 'FLEET_ABORTED') throw err;
-    return { ...probeFailure(err, http.workerId), latencyMs: p.latencyMs };
+    return copyWith(probeFailure(err, http.workerId), { latencyMs: p.latencyMs });
   } finally {
     p.dispose();
   }

@@ -88,15 +88,22 @@ export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGe
  * (role + content, finish, usage) so callers see one shape either way.
  */
 export function completionToChunks(c: ChatCompletion): ChatChunk[] {
-  const base = { id: c.id, object: 'chat.completion.chunk' as const, created: c.created, model: c.model };
+  const chunk = (choices: ChatChunk['choices']): ChatChunk => ({
+    id: c.id,
+    object: 'chat.completion.chunk',
+    created: c.created,
+    model: c.model,
+    choices,
+  });
   const chunks: ChatChunk[] = c.choices.map((ch) => {
     const delta: ChatChunk['choices'][number]['delta'] = { role: 'assistant', content: ch.message.content };
     if (ch.message.reasoning !== undefined) delta.reasoning = ch.message.reasoning;
     if (ch.message.tool_calls !== undefined) delta.tool_calls = ch.message.tool_calls;
-    return { ...base, choices: [{ index: ch.index, delta, finish_reason: ch.finish_reason }] };
+    return chunk([{ index: ch.index, delta, finish_reason: ch.finish_reason }]);
   });
   if (c.usage) {
-    const last: ChatChunk = { ...base, choices: [], usage: c.usage };
+    const last = chunk([]);
+    last.usage = c.usage;
     if (c.timings) last.timings = c.timings;
     chunks.push(last);
   }

@@ -3,6 +3,7 @@
  * Every failure that crosses a layer boundary is a FleetError with a stable `code`,
  * a `retryable` flag the scheduler trusts, and the original `cause`.
  */
+import { copyWith } from './objects.ts';
 
 export const ERROR_CODES = {
   /** Configuration file or flags are invalid. Never retryable. */
@@ -90,7 +91,7 @@ export class FleetError extends Error {
   /** A copy of this error attributed to a worker (keeps code, flags and cause). */
   withWorker(worker: string): FleetError {
     if (this.worker === worker) return this;
-    const copy = new FleetError(this.code, this.message, { ...this.#options(), worker });
+    const copy = new FleetError(this.code, this.message, copyWith(this.#options(), { worker }));
     if (this.stack !== undefined) copy.stack = this.stack;
     return copy;
   }

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Backend } from '../backends/types.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { FleetError, toFleetError } from '../core/errors.ts';
+import { copyWith } from '../core/objects.ts';
 import type {
   ChatCompletion,
   ChatRequest,
@@ -169,7 +170,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   async embed(req: EmbeddingRequest, opts: RequestOptions = {}): Promise<FleetResult<EmbeddingResponse>> {
-    const plan = this.#plan(req, { ...opts, expectedOutputTokens: 0 });
+    const plan = this.#plan(req, copyWith(opts, { expectedOutputTokens: 0 }));
     return this.#run(
       plan,
       false,
@@ -508,5 +509,5 @@ export function reasonOr(signal: AbortLike, e: unknown): FleetError {
 
 function withModel<T extends { model?: string }>(req: T, model: string | undefined): T {
   if (model === undefined || req.model === model) return req;
-  return { ...req, model };
+  return copyWith(req, { model }); // not a spread: src/core/objects.ts
 }

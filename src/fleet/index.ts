@@ -1,6 +1,7 @@
 import { createBackend } from '../backends/index.ts';
 import type { FleetConfig } from '../config/types.ts';
 import { Fleet, type FleetDeps } from './fleet.ts';
+import { copyWith } from '../core/objects.ts';
 
 export { Fleet, type FleetDeps } from './fleet.ts';
 export { FleetStream } from './stream.ts';
@@ -12,8 +13,10 @@ export type { ReloadResult } from './reload.ts';
  * `fleet.ready()` to wait for the first round.
  */
 export function createFleet(config: Pick<FleetConfig, 'workers' | 'settings'>, deps: FleetDeps = {}): Fleet {
-  return new Fleet(config, {
-    ...deps,
-    createBackend: deps.createBackend ?? ((w) => createBackend(w, deps.clock ? { clock: deps.clock } : {})),
-  });
+  return new Fleet(
+    config,
+    copyWith(deps, {
+      createBackend: deps.createBackend ?? ((w) => createBackend(w, deps.clock ? { clock: deps.clock } : {})),
+    }),
+  );
 }

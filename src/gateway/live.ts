@@ -1,6 +1,7 @@
 import type { Clock, TimerHandle } from '../core/clock.ts';
 import type { Fleet, FleetStats, WorkerStateEvent } from '../fleet/index.ts';
 import type { RecentRequests, RequestRecord } from './recent.ts';
+import { copyWith } from '../core/objects.ts';
 
 export interface LiveWorker {
   id: string;
@@ -156,7 +157,7 @@ export class LiveFeed {
       at: this.clock.wallNow(),
       intervalMs: this.intervalMs,
       queue: { depth: st.queue.depth, maxDepth: st.queue.maxDepth, waitP95Ms: st.queue.wait.p95 },
-      totals: { ...st.totals, reqPerSec, tokensPerSec },
+      totals: copyWith(st.totals, { reqPerSec, tokensPerSec }),
       workers,
       recent,
     };

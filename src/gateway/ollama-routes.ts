@@ -5,6 +5,7 @@ import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gat
 import type { HttpError } from './errors.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
+import { copyWith } from '../core/objects.ts';
 import {
   parseOllamaChat,
   parseOllamaEmbed,
@@ -44,14 +45,17 @@ function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => strin
       const text = ch?.delta.content ?? '';
       const thinking = ch?.delta.reasoning;
       if (text === '' && !thinking) return '';
-      const base = { model, created_at: now() };
-      if (kind === 'generate')
-        return line({ ...base, response: text, ...(thinking ? { thinking } : {}), done: false });
-      return line({
-        ...base,
-        message: { role: 'assistant', content: text, ...(thinking ? { thinking } : {}) },
-        done: false,
-      });
+      // Literals filled in order, not `{ ...base, response }`: see src/core/objects.ts.
+      const at = now();
+      if (kind === 'generate') {
+        const out: Record<string, unknown> = { model, created_at: at, response: text };
+        if (thinking) out['thinking'] = thinking;
+        out['done'] = false;
+        return line(out);
+      }
+      const message: Record<string, unknown> = { role: 'assistant', content: text };
+      if (thinking) message['thinking'] = thinking;
+      return line({ model, created_at: at, message, done: false });
     },
     error: (e: HttpError) => line({ error: e.message }),
     end: (meta) => line(doneLine(model, kind, now(), doneReason, meta)),
@@ -130,8 +134,8 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const done = doneLine(name || r.response.model, kind, now(), choice?.finish_reason ?? 'stop', r);
     const out =
       kind === 'chat'
-        ? { ...done, message: { role: 'assistant', content: text } }
-        : { ...done, response: text };
+        ? copyWith(done, { message: { role: 'assistant', content: text } })
+        : copyWith(done, { response: text });
     answerJson(c, out, r.worker);
   };
   route('POST', '/api/chat', (c) => run(c, 'chat'));

@@ -1,3 +1,4 @@
+import { copyWith } from '../core/objects.ts';
 import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import type { HttpError } from './errors.ts';
@@ -20,16 +21,17 @@ function sseFormat(includeUsage: boolean): StreamFormat {
 /** A whole completion in OpenAI's streamed-completion shape: the text chunk, the usage chunk if asked, [DONE]. */
 function completionSse(r: Completion, includeUsage: boolean): string {
   const base = { id: r.id, object: 'text_completion' as const, created: r.created, model: r.model };
-  let out = formatSseData({
-    ...base,
-    choices: r.choices.map((ch) => ({
-      index: ch.index,
-      text: ch.text,
-      finish_reason: ch.finish_reason,
-      logprobs: ch.logprobs ?? null,
-    })),
-  });
-  if (includeUsage && r.usage) out += formatSseData({ ...base, choices: [], usage: r.usage });
+  let out = formatSseData(
+    copyWith(base, {
+      choices: r.choices.map((ch) => ({
+        index: ch.index,
+        text: ch.text,
+        finish_reason: ch.finish_reason,
+        logprobs: ch.logprobs ?? null,
+      })),
+    }),
+  );
+  if (includeUsage && r.usage) out += formatSseData(copyWith(base, { choices: [], usage: r.usage }));
   return `${out}data: [DONE]\n\n`;
 }
 

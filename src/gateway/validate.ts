@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../core/openai.ts';
+import { copyWith } from '../core/objects.ts';
 import { badRequest } from './errors.ts';
 
 /*
@@ -25,8 +26,10 @@ const common = {
     .optional(),
 };
 
-const chatSchema = z.looseObject({ ...common, messages: z.array(message).min(1) });
-const completionSchema = z.looseObject({ ...common, prompt: z.union([z.string(), z.array(z.string())]) });
+const chatSchema = z.looseObject(copyWith(common, { messages: z.array(message).min(1) }));
+const completionSchema = z.looseObject(
+  copyWith(common, { prompt: z.union([z.string(), z.array(z.string())]) }),
+);
 const embeddingSchema = z.looseObject({
   model: z.string().optional(),
   input: z.union([z.string(), z.array(z.string()).min(1)]),

@@ -1,6 +1,7 @@
 import { FleetError } from '../core/errors.ts';
 import type { SimFleet, SimWorker, SimWorkerEntry, SimWorkerOptions } from './types.ts';
 import { startSimWorker } from './worker.ts';
+import { copyWith } from '../core/objects.ts';
 
 /**
  * Starts one simulated worker per spec. A spec without an id gets `sim-N` (1-based) and one without
@@ -8,7 +9,9 @@ import { startSimWorker } from './worker.ts';
  * start, the others are closed and the first error is thrown.
  */
 export async function startSimFleet(specs: SimWorkerOptions[]): Promise<SimFleet> {
-  const full = specs.map((spec, i) => ({ ...spec, id: spec.id ?? `sim-${i + 1}`, seed: spec.seed ?? i + 1 }));
+  const full = specs.map((spec, i) =>
+    copyWith(spec, { id: spec.id ?? `sim-${i + 1}`, seed: spec.seed ?? i + 1 }),
+  );
   const seen = new Set<string>();
   for (const [i, s] of full.entries()) {
     if (seen.has(s.id)) {

@@ -75,7 +75,7 @@ export function ollamaGenerateFormat(): WireFormat {
       const { reasoning, content } = splitRange(r, 0, r.tokens.length);
       const out: Record<string, unknown> = { model: r.model, created_at: createdAt(r), response: content };
       if (reasoning !== '') out['thinking'] = reasoning;
-      return JSON.stringify({ ...out, ...doneFields(r) });
+      return JSON.stringify(Object.assign(out, doneFields(r)));
     },
     open: () => '',
     prefillTick: () => '',

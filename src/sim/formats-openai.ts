@@ -1,6 +1,7 @@
 import { embedText } from './text.ts';
 import { splitRange, timingsOf, usageOf, type Reply, type WireFormat } from './reply.ts';
 import type { SimType } from './types.ts';
+import { copyWith } from '../core/objects.ts';
 
 /**
  * The OpenAI-compatible formats every type serves under /v1 (Ollama's included), with each type's
@@ -20,9 +21,21 @@ function sse(payload: unknown): string {
   return `data: ${JSON.stringify(payload)}\n\n`;
 }
 
-function head(r: Reply, object: string): Record<string, unknown> {
+/**
+ * A payload's common fields, then `choices`, then `extra`'s. Filled in place, not built as
+ * `{ ...head, choices }`: an object literal that starts with a spread gets a new hidden class
+ * for every object in Node 20's V8 (src/core/objects.ts), and this runs for every chunk.
+ */
+function payload(
+  r: Reply,
+  object: string,
+  choices: unknown[],
+  extra?: Record<string, unknown>,
+): Record<string, unknown> {
   const h: Record<string, unknown> = { id: r.id, object, created: r.created, model: r.model };
   if (r.type === 'llama_cpp') h['system_fingerprint'] = 'b0-unknown';
+  h['choices'] = choices;
+  if (extra) Object.assign(h, extra);
   return h;
 }
 
@@ -30,18 +43,17 @@ export function chatFormat(type: SimType): WireFormat {
   const field = reasoningField(type);
   const llama = type === 'llama_cpp';
   const chunk = (r: Reply, choices: unknown[], extra?: Record<string, unknown>) =>
-    sse({ ...head(r, 'chat.completion.chunk'), choices, ...extra });
+    sse(payload(r, 'chat.completion.chunk', choices, extra));
   return {
     streamType: SSE,
     body(r) {
       const { reasoning, content } = splitRange(r, 0, r.tokens.length);
       const message: Record<string, unknown> = { role: 'assistant', content };
       if (r.reasoning > 0) message[field] = reasoning;
-      const out: Record<string, unknown> = {
-        ...head(r, 'chat.completion'),
-        choices: [{ index: 0, message, logprobs: null, finish_reason: r.finishReason }],
-        usage: usageOf(r),
-      };
+      const out = payload(r, 'chat.completion', [
+        { index: 0, message, logprobs: null, finish_reason: r.finishReason },
+      ]);
+      out['usage'] = usageOf(r);
       if (llama) out['timings'] = timingsOf(r);
       return JSON.stringify(out);
     },
@@ -76,15 +88,14 @@ export function chatFormat(type: SimType): WireFormat {
 export function completionFormat(type: SimType): WireFormat {
   const llama = type === 'llama_cpp';
   const chunk = (r: Reply, choices: unknown[], extra?: Record<string, unknown>) =>
-    sse({ ...head(r, 'text_completion'), choices, ...extra });
+    sse(payload(r, 'text_completion', choices, extra));
   return {
     streamType: SSE,
     body(r) {
-      const out: Record<string, unknown> = {
-        ...head(r, 'text_completion'),
-        choices: [{ index: 0, text: r.tokens.join(''), logprobs: null, finish_reason: r.finishReason }],
-        usage: usageOf(r),
-      };
+      const out = payload(r, 'text_completion', [
+        { index: 0, text: r.tokens.join(''), logprobs: null, finish_reason: r.finishReason },
+      ]);
+      out['usage'] = usageOf(r);
       if (llama) out['timings'] = timingsOf(r);
       return JSON.stringify(out);
     },
@@ -106,11 +117,10 @@ export function completionFormat(type: SimType): WireFormat {
 
 /** MLX: `: keepalive N/M` comments while the prompt is processed. */
 export function withKeepalive(format: WireFormat): WireFormat {
-  return {
-    ...format,
-    prefillTick: (r, processed) => `: keepalive ${processed}/${r.promptTokens}\n\n`,
-    open: (r) => `: keepalive ${r.cachedTokens}/${r.promptTokens}\n\n`,
-  };
+  return copyWith(format, {
+    prefillTick: (r: Reply, processed: number) => `: keepalive ${processed}/${r.promptTokens}\n\n`,
+    open: (r: Reply) => `: keepalive ${r.cachedTokens}/${r.promptTokens}\n\n`,
+  });
 }
 
 export function embeddingFormat(): WireFormat {

@@ -70,11 +70,11 @@ export function ollamaRoutes(core: SimCore, routes: Routes): void {
       });
     }),
   );
-  const native = { api: 'native' as const, requireModel: true };
   routes.set(
     'POST /api/chat',
     inference(core, {
-      ...native,
+      api: 'native',
+      requireModel: true,
       path: '/api/chat',
       parse: parseOllamaChat,
       format: ollamaChatFormat(),
@@ -84,7 +84,8 @@ export function ollamaRoutes(core: SimCore, routes: Routes): void {
   routes.set(
     'POST /api/generate',
     inference(core, {
-      ...native,
+      api: 'native',
+      requireModel: true,
       path: '/api/generate',
       parse: parseOllamaGenerate,
       format: ollamaGenerateFormat(),
@@ -94,7 +95,8 @@ export function ollamaRoutes(core: SimCore, routes: Routes): void {
   routes.set(
     'POST /api/embed',
     inference(core, {
-      ...native,
+      api: 'native',
+      requireModel: true,
       path: '/api/embed',
       parse: parseEmbedding,
       format: ollamaEmbedFormat(),
