@@ -94,8 +94,9 @@ async function serve(g: Gateway, c: Call, route: Route | undefined): Promise<voi
       c.json(e.status, c.path.startsWith('/api/') ? { error: e.message } : e.body(), { ...e.headers });
     } else c.outgoing.end();
   }
+  c.finish();
   const status = c.outgoing.statusCode;
-  g.metrics.http.inc({ route: c.route, status: String(status) });
+  g.metrics.answered(c.route, status);
   if (c.deferred) return;
   if (route?.inference === true) recordRequest(c, g, status);
   else g.log.debug({ reqId: c.reqId, method: c.method, path: c.path, status }, 'request');

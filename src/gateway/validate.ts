@@ -26,7 +26,8 @@ const common = {
     .optional(),
 };
 
-const chatSchema = z.looseObject(copyWith(common, { messages: z.array(message).min(1) }));
+/** The chat body's schema; `parseChat` checks the common shapes by hand first (see plainChat). */
+export const chatSchema = z.looseObject(copyWith(common, { messages: z.array(message).min(1) }));
 const completionSchema = z.looseObject(
   copyWith(common, { prompt: z.union([z.string(), z.array(z.string())]) }),
 );
@@ -89,7 +90,49 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   throw badRequest(`${what}: ${field || 'body'}: ${message}`, field || null);
 }
 
-export const parseChat = (b: unknown) => parse(chatSchema, b, 'chat request') as ChatRequest;
+const ROLES: ReadonlySet<unknown> = new Set(['system', 'developer', 'user', 'assistant', 'tool']);
+const posInt = (x: unknown) => x === undefined || (Number.isSafeInteger(x) && (x as number) > 0);
+const num = (x: unknown, min: number, max: number) =>
+  x === undefined || (typeof x === 'number' && x >= min && x <= max);
+
+/**
+ * Whether a chat body is one that `chatSchema` accepts, checked by hand for the shape nearly every
+ * request has (text or null content, the common fields well typed). It never accepts what the
+ * schema refuses; what it is unsure of (array content, a wrong field) goes to the schema, which
+ * also words the error. Why: at 1,000 req/s every request runs cold (the process sleeps between
+ * them), and zod's walk over the body then takes ~7 us of the ~80 us the gateway's own code adds
+ * to a request's path (0.3 us when warm); this takes well under 1 us. The body is kept as it came
+ * (the schema's answer is a copy).
+ */
+function plainChat(b: Record<string, unknown>): boolean {
+  const msgs = b['messages'];
+  if (!Array.isArray(msgs) || msgs.length === 0) return false;
+  for (const m of msgs as unknown[]) {
+    if (typeof m !== 'object' || m === null || Array.isArray(m)) return false;
+    const { role, content } = m as Record<string, unknown>;
+    if (!ROLES.has(role)) return false;
+    if (content !== undefined && content !== null && typeof content !== 'string') return false;
+  }
+  const { model, stream, stop } = b;
+  return (
+    (model === undefined || typeof model === 'string') &&
+    (stream === undefined || typeof stream === 'boolean') &&
+    posInt(b['max_tokens']) &&
+    posInt(b['max_completion_tokens']) &&
+    num(b['temperature'], 0, Number.MAX_VALUE) &&
+    num(b['top_p'], 0, 1) &&
+    (stop === undefined ||
+      stop === null ||
+      typeof stop === 'string' ||
+      (Array.isArray(stop) && stop.every((x) => typeof x === 'string')))
+  );
+}
+
+export function parseChat(b: unknown): ChatRequest {
+  if (typeof b === 'object' && b !== null && !Array.isArray(b) && plainChat(b as Record<string, unknown>))
+    return b as ChatRequest;
+  return parse(chatSchema, b, 'chat request') as ChatRequest;
+}
 export const parseCompletion = (b: unknown) =>
   parse(completionSchema, b, 'completion request') as CompletionRequest;
 export const parseEmbedding = (b: unknown) =>

@@ -210,6 +210,38 @@ describe('health, readiness, metrics, status', () => {
     expect(out.reduce((a, b) => a + b, 0)).toBe(24);
     expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/v1\/chat\/completions",status="200"\} 3/);
   });
+
+  it('/metrics counts every request exactly across its batches (more than one batch, failures, scrapes between)', async () => {
+    const { gw } = await startFleetGateway([sim('a', { slots: 64, fixedLatencyMs: 0, decodeTps: Infinity })]);
+    const count = (m: string, re: RegExp) => [...m.matchAll(re)].reduce((a, x) => a + Number(x[1]), 0);
+    const scrape = async () => (await fetch(`${gw.url}/metrics`)).text();
+    let ok = 0;
+    let bad = 0;
+    for (const n of [3, 300, 290]) {
+      // 590 in all: more than two batches of 256, with a scrape after each wave.
+      const waves = await Promise.all(
+        Array.from({ length: n }, (_, i) =>
+          i % 10 === 9
+            ? post(`${gw.url}/v1/chat/completions`, { ...CHAT, model: 'nope' }) // 404: no worker serves it
+            : post(`${gw.url}/v1/chat/completions`, CHAT),
+        ),
+      );
+      for (const r of waves) {
+        await r.arrayBuffer();
+        if (r.status === 200) ok++;
+        else if (r.status === 404) bad++;
+        else throw new Error(`unexpected status ${r.status}`);
+      }
+      const m = await scrape();
+      expect(count(m, /fleet_requests_total\{worker="a",outcome="ok"\} (\d+)/g)).toBe(ok);
+      expect(count(m, /fleet_request_duration_seconds_count\{worker="a"\} (\d+)/g)).toBe(ok);
+      expect(count(m, /fleet_queue_wait_seconds_count (\d+)/g)).toBe(ok);
+      expect(count(m, /route="\/v1\/chat\/completions",status="200"\} (\d+)/g)).toBe(ok);
+      expect(count(m, /route="\/v1\/chat\/completions",status="404"\} (\d+)/g)).toBe(bad);
+    }
+    expect(ok + bad).toBe(593);
+    expect(bad).toBeGreaterThan(0);
+  });
 });
 
 /** A raw HTTP/1.1 connection: what is written is exactly what the gateway's socket reads. */
