@@ -265,23 +265,19 @@ async function main(): Promise<void> {
     });
   }
   const sim = await child(['--serve-sim']);
-  const gwc = await startGateway(sim.info as { fast: number; slow: number });
+  const ports = sim.info as { fast: number; slow: number };
+  const gwc = await startGateway(ports);
   const gwPid = gwc.proc.pid!;
   console.log(
     `gateway: node ${GATEWAY_NODE_ARGS.join(' ')} bin/fleet.mjs serve, from ${distIsFresh() ? 'the compiled build (dist/)' : 'the sources through tsx (run npm run build for the deployed form)'}`,
   );
-  const direct = new Pool(`http://127.0.0.1:${sim.info['fast']}`, { connections: 256 });
+  const direct = new Pool(`http://127.0.0.1:${ports.fast}`, { connections: 256 });
   const via = new Pool(`http://127.0.0.1:${gwc.port}`, { connections: 256 });
   const body = BODY('fast');
   // --floor: a bare proxy over the same worker, a third path in every round (see serveFloor).
-  const floor = FLOOR ? await child(['--serve-floor', String(sim.info['fast'])]) : undefined;
+  const floor = FLOOR ? await child(['--serve-floor', String(ports.fast)]) : undefined;
   // --against DIR: another checkout's gateway, over the same workers.
-  const other = AGAINST
-    ? await startGateway(
-        sim.info as { fast: number; slow: number },
-        join(resolve(AGAINST), 'bin', 'fleet.mjs'),
-      )
-    : undefined;
+  const other = AGAINST ? await startGateway(ports, join(resolve(AGAINST), 'bin', 'fleet.mjs')) : undefined;
   if (other) console.log(`against: ${resolve(AGAINST)}/bin/fleet.mjs serve, same node options`);
   /** One way to the worker; `pid` is the proxy in between (its CPU is counted while it is measured). */
   interface Path {
@@ -349,8 +345,9 @@ async function main(): Promise<void> {
         50,
       );
     const list = (xs: number[]) => xs.map(f).join(' ');
-    /** Median over rounds of (this path - direct) in the same round. */
-    const added = (p: Path, k: 'p50' | 'p99') => med(p[k].map((x, r) => x - dp[k][r]!));
+    /** Median over rounds of (path p - path q) in the same round. */
+    const minus = (p: Path, q: Path, k: 'p50' | 'p99') => med(p[k].map((x, r) => x - q[k][r]!));
+    const added = (p: Path, k: 'p50' | 'p99') => minus(p, dp, k);
     console.log(
       `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
     );
@@ -367,9 +364,8 @@ async function main(): Promise<void> {
         `  added by the ${p.name === 'against' ? `gateway of ${AGAINST}` : `${p.name} (floor)`}  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
       );
     if (ap) {
-      const diff = (k: 'p50' | 'p99') => f(med(gp[k].map((x, r) => x - ap[k][r]!)));
       console.log(
-        `  gateway minus against (median over rounds)  p50 ${diff('p50')} ms  p99 ${diff('p99')} ms`,
+        `  gateway minus against (median over rounds)  p50 ${f(minus(gp, ap, 'p50'))} ms  p99 ${f(minus(gp, ap, 'p99'))} ms`,
       );
     }
     for (const p of paths.slice(1)) {

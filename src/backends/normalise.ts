@@ -87,18 +87,30 @@ function finishReason(v: unknown): string | null {
   return typeof v === 'string' && v !== '' ? v : null;
 }
 
+/**
+ * A chat chunk in OpenAI's shape, as one literal: every chunk the backends build comes from here, so
+ * all share one hidden class (not `{ ...base, choices }`: see src/core/objects.ts).
+ */
+export function chatChunk(
+  id: string,
+  created: number,
+  model: string,
+  choices: ChatChunk['choices'],
+): ChatChunk {
+  return { id, object: 'chat.completion.chunk', created, model, choices };
+}
+
 /** One streamed chunk. A chunk with no `choices` is allowed (a usage-only chunk) when it is an object. */
 export function normaliseChunk(raw: unknown, ctx: NormaliseContext): ChatChunk {
   if (!isRecord(raw))
     throw malformed(ctx, `stream chunk is not a JSON object: ${JSON.stringify(raw).slice(0, 200)}`);
   const rawChoices = raw['choices'] ?? [];
   if (!Array.isArray(rawChoices)) throw malformed(ctx, 'stream chunk has a `choices` that is not a list');
-  const chunk: ChatChunk = {
-    id: str(raw['id']) ?? ctx.newId(),
-    object: 'chat.completion.chunk',
-    created: num(raw['created']) ?? ctx.nowSec,
-    model: str(raw['model']) ?? ctx.model,
-    choices: rawChoices.map((c: unknown, i) => {
+  const chunk = chatChunk(
+    str(raw['id']) ?? ctx.newId(),
+    num(raw['created']) ?? ctx.nowSec,
+    str(raw['model']) ?? ctx.model,
+    rawChoices.map((c: unknown, i) => {
       const o = isRecord(c) ? c : {};
       return {
         index: num(o['index']) ?? i,
@@ -106,7 +118,7 @@ export function normaliseChunk(raw: unknown, ctx: NormaliseContext): ChatChunk {
         finish_reason: finishReason(o['finish_reason']),
       };
     }),
-  };
+  );
   const usage = normaliseUsage(raw['usage']);
   if (usage) chunk.usage = usage;
   const timings = normaliseTimings(raw['timings']);

@@ -13,7 +13,7 @@ import {
 import { lines } from '../core/sse.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
-import { isRecord, malformed, type NormaliseContext } from './normalise.ts';
+import { chatChunk, isRecord, malformed, type NormaliseContext } from './normalise.ts';
 
 /**
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`) to and from OpenAI shapes.
@@ -268,14 +268,6 @@ export async function* readNdjsonChat(ex: Exchange, ctx: NormaliseContext): Asyn
       const m = isRecord(o['message']) ? o['message'] : {};
       const at = created(o, ctx);
       const model = typeof o['model'] === 'string' ? o['model'] : ctx.model;
-      // A literal per chunk, not `{ ...base, choices }`: see src/core/objects.ts.
-      const chunk = (choices: ChatChunk['choices']): ChatChunk => ({
-        id,
-        object: 'chat.completion.chunk',
-        created: at,
-        model,
-        choices,
-      });
       const delta: ChatChunk['choices'][number]['delta'] = {};
       if (first) delta.role = 'assistant';
       if (typeof m['content'] === 'string' && (m['content'] !== '' || first)) delta.content = m['content'];
@@ -290,11 +282,11 @@ export async function* readNdjsonChat(ex: Exchange, ctx: NormaliseContext): Asyn
         first = false;
       }
       if (o['done'] !== true) {
-        yield chunk([{ index: 0, delta, finish_reason: null }]);
+        yield chatChunk(id, at, model, [{ index: 0, delta, finish_reason: null }]);
         continue;
       }
-      yield chunk([{ index: 0, delta, finish_reason: finishReason(o, sawTools) }]);
-      const last = chunk([]);
+      yield chatChunk(id, at, model, [{ index: 0, delta, finish_reason: finishReason(o, sawTools) }]);
+      const last = chatChunk(id, at, model, []);
       last.usage = usageOf(o);
       const timings = timingsOf(o);
       if (timings) last.timings = timings;

@@ -3,7 +3,7 @@ import type { ChatChunk, ChatCompletion } from '../core/openai.ts';
 import { SseDecoder, type SseEvent } from '../core/sse.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
-import { isRecord, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
+import { chatChunk, isRecord, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
 
 /**
  * Reads an OpenAI-style SSE chat stream into normalised chunks.
@@ -88,13 +88,7 @@ export async function* readSseChat(ex: Exchange, ctx: NormaliseContext): AsyncGe
  * (role + content, finish, usage) so callers see one shape either way.
  */
 export function completionToChunks(c: ChatCompletion): ChatChunk[] {
-  const chunk = (choices: ChatChunk['choices']): ChatChunk => ({
-    id: c.id,
-    object: 'chat.completion.chunk',
-    created: c.created,
-    model: c.model,
-    choices,
-  });
+  const chunk = (choices: ChatChunk['choices']) => chatChunk(c.id, c.created, c.model, choices);
   const chunks: ChatChunk[] = c.choices.map((ch) => {
     const delta: ChatChunk['choices'][number]['delta'] = { role: 'assistant', content: ch.message.content };
     if (ch.message.reasoning !== undefined) delta.reasoning = ch.message.reasoning;

@@ -5,16 +5,19 @@ const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300
 const WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 const STATES = ['healthy', 'degraded', 'down', 'draining'];
 
-/** Observations kept before they go to prom-client in one warm loop (and at every scrape). */
-const BATCH = 256;
+/**
+ * Observations kept before they go to prom-client in one warm loop (and at every scrape): a request
+ * makes three (queue wait, attempt end, answer), so ~256 requests.
+ */
+const BATCH = 3 * 256;
 
 /**
  * Prometheus metrics for `GET /metrics`, in a Registry of their own (two gateways in one process,
  * as in tests, never collide). Gauges are read from `fleet.stats()` at scrape time; counters and
  * histograms follow the fleet's request events.
  *
- * The events are noted as plain values and handed to prom-client in batches: at a scrape (before
- * any metric is read) and after every BATCH requests. prom-client hashes and validates the labels of
+ * The events are kept as they come and handed to prom-client in batches: at a scrape (before
+ * any metric is read) and after every ~256 requests. prom-client hashes and validates the labels of
  * every `inc`/`observe`; done per request, at 1,000 req/s when every request runs cold, that was
  * ~7 us of CPU per request, half of it before the upstream request and the rest before the answer
  * (perf, docs/performance.md "Gateway"). In a batch it is a warm loop.
@@ -28,14 +31,12 @@ export class GatewayMetrics {
   readonly #tokensSeen = new Map<string, { prompt: number; output: number }>();
   /** Queue waits (ms) not yet observed. */
   readonly #waits: number[] = [];
-  /** Ended attempts not yet counted: worker, outcome, latency ms (NaN: failed), TTFT ms (NaN: none). */
-  readonly #endWorker: string[] = [];
-  readonly #endOutcome: string[] = [];
-  readonly #endLatency: number[] = [];
-  readonly #endTtft: number[] = [];
+  /** Ended attempts not yet counted (the fleet's own event objects). */
+  readonly #ends: RequestEndEvent[] = [];
   /** Answered HTTP requests not yet counted, by route, then status. */
   readonly #answered = new Map<string, Map<number, number>>();
-  #answeredCount = 0;
+  /** Everything noted since the last flush. */
+  #pending = 0;
   readonly #flush: () => void;
   #flushSoon = false;
 
@@ -150,31 +151,27 @@ export class GatewayMetrics {
     this.#flush = () => {
       for (const ms of this.#waits) wait.observe(ms / 1000);
       this.#waits.length = 0;
-      for (let i = 0; i < this.#endWorker.length; i++) {
-        const worker = this.#endWorker[i]!;
-        requests.inc({ worker, outcome: this.#endOutcome[i]! });
-        const ms = this.#endLatency[i]!;
-        if (Number.isNaN(ms)) continue;
-        latency.observe({ worker }, ms / 1000);
-        const t = this.#endTtft[i]!;
-        if (!Number.isNaN(t)) ttft.observe({ worker }, t / 1000);
+      for (const e of this.#ends) {
+        requests.inc({ worker: e.worker, outcome: e.ok ? 'ok' : (e.error ?? 'error') });
+        if (!e.ok) continue;
+        latency.observe({ worker: e.worker }, e.latencyMs / 1000);
+        if (e.ttftMs !== undefined) ttft.observe({ worker: e.worker }, e.ttftMs / 1000);
       }
-      this.#endWorker.length = this.#endOutcome.length = this.#endLatency.length = this.#endTtft.length = 0;
+      this.#ends.length = 0;
       for (const [route, byStatus] of this.#answered) {
         for (const [status, n] of byStatus) this.#http.inc({ route, status: String(status) }, n);
         byStatus.clear();
       }
-      this.#answeredCount = 0;
+      this.#pending = 0;
       this.#flushSoon = false;
     };
     this.#onStart = (e) => {
-      if (this.#waits.push(e.queuedMs) >= BATCH) this.#flushLater();
+      this.#waits.push(e.queuedMs);
+      this.#noted();
     };
     this.#onEnd = (e) => {
-      this.#endWorker.push(e.worker);
-      this.#endOutcome.push(e.ok ? 'ok' : (e.error ?? 'error'));
-      this.#endLatency.push(e.ok ? e.latencyMs : NaN);
-      if (this.#endTtft.push(e.ok ? (e.ttftMs ?? NaN) : NaN) >= BATCH) this.#flushLater();
+      this.#ends.push(e);
+      this.#noted();
     };
     fleet.on('request:start', this.#onStart);
     fleet.on('request:end', this.#onEnd);
@@ -185,12 +182,12 @@ export class GatewayMetrics {
     let byStatus = this.#answered.get(route);
     if (byStatus === undefined) this.#answered.set(route, (byStatus = new Map<number, number>()));
     byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-    if (++this.#answeredCount >= BATCH) this.#flushLater();
+    this.#noted();
   }
 
   /** A full batch goes to prom-client once this turn's I/O is done (not on a request's own path). */
-  #flushLater(): void {
-    if (this.#flushSoon) return;
+  #noted(): void {
+    if (++this.#pending < BATCH || this.#flushSoon) return;
     this.#flushSoon = true;
     setImmediate(this.#flush);
   }

@@ -218,7 +218,7 @@ describe('health, readiness, metrics, status', () => {
     let ok = 0;
     let bad = 0;
     for (const n of [3, 300, 290]) {
-      // 590 in all: more than two batches of 256, with a scrape after each wave.
+      // 593 in all: more than two batches of ~256 requests, with a scrape after each wave.
       const waves = await Promise.all(
         Array.from({ length: n }, (_, i) =>
           i % 10 === 9
