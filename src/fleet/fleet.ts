@@ -21,7 +21,14 @@ import { Scheduler, type Lease } from './scheduler.ts';
 import { planReload, type ReloadResult } from './reload.ts';
 import { snapshotStats } from './stats.ts';
 import { estimateRequest } from './estimate.ts';
-import type { FleetEvents, FleetResult, FleetStats, RequestOptions } from './types.ts';
+import type {
+  FleetEvents,
+  FleetResult,
+  FleetStats,
+  RequestEndEvent,
+  RequestOptions,
+  RequestStartEvent,
+} from './types.ts';
 import { FleetPrior, WorkerRuntime } from './worker.ts';
 import { FleetStream, runStreamAttempts } from './stream.ts';
 import { callHedged } from './hedge.ts';
@@ -55,6 +62,8 @@ export interface Attempt {
   lease: Lease;
   signal: AbortLike;
   attempt: number;
+  /** A tail hedge: a copy of a request another worker is still on (hedge.ts). */
+  hedge?: true;
 }
 
 /** The fleet's request context, used by the non-streaming and streaming paths alike. */
@@ -353,17 +362,20 @@ export class Fleet extends EventEmitter<FleetEvents> {
     w.rates.observe(Math.max(0, prompt - cached), out, latencyMs, ttftMs);
     this.health.onSuccess(w);
     // Events are built only when someone listens: this runs for every request.
-    if (this.listenerCount('request:end') > 0)
-      this.emit('request:end', {
+    if (this.listenerCount('request:end') > 0) {
+      const e: RequestEndEvent = {
         id: plan.id,
         worker: w.id,
         model: plan.model,
         attempt: a.attempt,
         ok: true,
         latencyMs,
-        ...(ttftMs === undefined ? {} : { ttftMs }),
         outputTokens: out,
-      });
+      };
+      if (ttftMs !== undefined) e.ttftMs = ttftMs;
+      if (a.hedge) e.hedge = true;
+      this.emit('request:end', e);
+    }
     return out;
   }
 
@@ -388,8 +400,8 @@ export class Fleet extends EventEmitter<FleetEvents> {
     w.countError(err.code);
     const retry = canRetry && !callerGone && err.retryable && a.attempt <= plan.maxRetries && !this.#refusing;
     if (retry) w.retried++;
-    if (this.listenerCount('request:end') > 0)
-      this.emit('request:end', {
+    if (this.listenerCount('request:end') > 0) {
+      const e: RequestEndEvent = {
         id: plan.id,
         worker: w.id,
         model: plan.model,
@@ -398,7 +410,10 @@ export class Fleet extends EventEmitter<FleetEvents> {
         latencyMs,
         error: err.code,
         retrying: retry,
-      });
+      };
+      if (a.hedge) e.hedge = true;
+      this.emit('request:end', e);
+    }
     if (!retry) return undefined;
     const others = this.scheduler
       .eligible(plan.model)
@@ -413,15 +428,17 @@ export class Fleet extends EventEmitter<FleetEvents> {
   }
 
   started(a: Attempt, plan: RequestPlan, stream: boolean): void {
-    if (this.listenerCount('request:start') > 0)
-      this.emit('request:start', {
-        id: plan.id,
-        worker: a.worker.id,
-        model: plan.model,
-        attempt: a.attempt,
-        queuedMs: a.lease.queuedMs,
-        stream,
-      });
+    if (this.listenerCount('request:start') === 0) return;
+    const e: RequestStartEvent = {
+      id: plan.id,
+      worker: a.worker.id,
+      model: plan.model,
+      attempt: a.attempt,
+      queuedMs: a.lease.queuedMs,
+      stream,
+    };
+    if (a.hedge) e.hedge = true;
+    this.emit('request:start', e);
   }
 
   #plan(req: ChatRequest | CompletionRequest | EmbeddingRequest, opts: RequestOptions): RequestPlan {

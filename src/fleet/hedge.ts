@@ -3,6 +3,7 @@ import { FleetError } from '../core/errors.ts';
 import type { Attempt, Fleet, RequestPlan } from './fleet.ts';
 import { reasonOr } from './fleet.ts';
 import type { HedgeLease } from './lease.ts';
+import type { RequestEndEvent } from './types.ts';
 
 /** The attempt whose answer the caller gets, and when that attempt was dispatched. */
 export interface Won<T> {
@@ -85,7 +86,14 @@ class HedgeRace<T> {
     const onPreempt = () => ac.abort(lease.preempted.reason);
     primary.signal.addEventListener('abort', onRequest, { once: true });
     lease.preempted.addEventListener('abort', onPreempt, { once: true });
-    const h: Attempt = { worker: lease.worker, lease, signal: ac.signal, attempt: primary.attempt };
+    const h: Attempt = {
+      worker: lease.worker,
+      lease,
+      signal: ac.signal,
+      attempt: primary.attempt,
+      hedge: true,
+    };
+    lease.worker.started++;
     lease.worker.hedges++;
     fleet.started(h, plan, false);
     const t0 = fleet.clock.now();
@@ -132,10 +140,11 @@ class HedgeRace<T> {
   }
 }
 
-/** Reports an attempt the fleet cancelled (a lost or preempted hedge race): an event, not a failure. */
+/** Records an attempt the fleet cancelled (a lost or preempted hedge race): counted apart, not a failure. */
 function cancelled(fleet: Fleet, plan: RequestPlan, a: Attempt, code: string, latencyMs: number): void {
+  a.worker.cancelled++;
   if (fleet.listenerCount('request:end') === 0) return;
-  fleet.emit('request:end', {
+  const e: RequestEndEvent = {
     id: plan.id,
     worker: a.worker.id,
     model: plan.model,
@@ -144,5 +153,8 @@ function cancelled(fleet: Fleet, plan: RequestPlan, a: Attempt, code: string, la
     latencyMs,
     error: code,
     retrying: false,
-  });
+    cancelled: true,
+  };
+  if (a.hedge) e.hedge = true;
+  fleet.emit('request:end', e);
 }

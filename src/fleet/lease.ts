@@ -104,7 +104,7 @@ export class SlotLease implements HedgeLease, HedgeOffer {
   take(to: WorkerRuntime, running: RunningHedge): void {
     const start = this.#start;
     this.#start = undefined;
-    to.started++;
+    // Counted in `started` by the hedge itself, once it runs (hedge.ts).
     const lease = new SlotLease(this.#owner, to, this.seq, this.spec, 0, running);
     if (start) start(lease);
     else lease.release();

@@ -67,6 +67,8 @@ export interface RequestStartEvent {
   attempt: number;
   queuedMs: number;
   stream: boolean;
+  /** A tail hedge: a copy of a request another worker is still on. */
+  hedge?: true;
 }
 
 export interface RequestEndEvent {
@@ -83,6 +85,14 @@ export interface RequestEndEvent {
   error?: string;
   /** Will be retried on another worker. */
   retrying?: boolean;
+  /** A tail hedge: a copy of a request another worker is still on. */
+  hedge?: true;
+  /**
+   * The fleet cancelled this attempt because another one answered the request (a tail-hedge race
+   * it lost) or queued work needed its slot (a preempted hedge): `ok` is false and `error` is
+   * FLEET_ABORTED, but it is not a failure of the worker or of the request.
+   */
+  cancelled?: true;
 }
 
 export interface WorkerStateEvent {
@@ -121,6 +131,15 @@ export interface WorkerStats {
   failed: number;
   /** Failures here that were retried on another worker. */
   retried: number;
+  /**
+   * Attempts here the fleet cancelled: tail-hedge races lost (this worker's attempt or its hedge
+   * was slower) and preempted hedges. Not failures. started = completed + failed + cancelled +
+   * in flight.
+   */
+  cancelled: number;
+  /** Tail hedges started here (copies of requests a slower worker was on), and how many answered first. */
+  hedges: number;
+  hedgeWins: number;
   errors: Record<string, number>;
   /** ms, dispatch -> end, successful requests. */
   latency: LatencySummary;
@@ -148,6 +167,9 @@ export interface FleetStats {
     completed: number;
     failed: number;
     retried: number;
+    cancelled: number;
+    hedges: number;
+    hedgeWins: number;
     inFlight: number;
     cap: number;
   };

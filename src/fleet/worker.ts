@@ -116,6 +116,8 @@ export class WorkerRuntime {
   completed = 0;
   failed = 0;
   retried = 0;
+  /** Attempts the fleet cancelled (lost hedge races, preempted hedges): not failures. */
+  cancelled = 0;
   /** Tail hedges started on this worker, and how many of them answered first (see Scheduler). */
   hedges = 0;
   hedgeWins = 0;
@@ -176,7 +178,8 @@ export class WorkerRuntime {
   resetStats(now: number): void {
     this.latency.reset();
     this.ttft.reset();
-    this.started = this.completed = this.failed = this.retried = this.hedges = this.hedgeWins = 0;
+    this.started = this.completed = this.failed = this.retried = this.cancelled = 0;
+    this.hedges = this.hedgeWins = 0;
     this.promptTokens = this.outputTokens = 0;
     this.maxInFlight = this.inFlight;
     this.errors.clear();

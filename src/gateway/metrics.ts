@@ -118,7 +118,13 @@ export class GatewayMetrics {
     });
     const requests = new Counter({
       name: 'fleet_requests_total',
-      help: 'Upstream attempts by worker and outcome (ok, or the error code)',
+      help: 'Upstream attempts by worker and outcome (ok, cancelled, or the error code)',
+      labelNames: ['worker', 'outcome'],
+      registers,
+    });
+    const hedges = new Counter({
+      name: 'fleet_hedges_total',
+      help: 'Tail hedges by worker and outcome (ok: answered first; cancelled: the other attempt did; or the error code)',
       labelNames: ['worker', 'outcome'],
       registers,
     });
@@ -152,7 +158,9 @@ export class GatewayMetrics {
       for (const ms of this.#waits) wait.observe(ms / 1000);
       this.#waits.length = 0;
       for (const e of this.#ends) {
-        requests.inc({ worker: e.worker, outcome: e.ok ? 'ok' : (e.error ?? 'error') });
+        const outcome = e.ok ? 'ok' : e.cancelled ? 'cancelled' : (e.error ?? 'error');
+        requests.inc({ worker: e.worker, outcome });
+        if (e.hedge) hedges.inc({ worker: e.worker, outcome });
         if (!e.ok) continue;
         latency.observe({ worker: e.worker }, e.latencyMs / 1000);
         if (e.ttftMs !== undefined) ttft.observe({ worker: e.worker }, e.ttftMs / 1000);

@@ -76,8 +76,15 @@ describe('tail hedges', () => {
       'fast:ok',
       'slow:FLEET_ABORTED',
     ]);
+    // The lost race is marked cancelled, and the winning copy as a hedge.
+    expect(ends.find((e) => e.worker === 'slow')).toMatchObject({ cancelled: true, ok: false });
+    expect(ends.filter((e) => e.hedge === true).map((e) => `${e.worker}:${e.ok}`)).toEqual(['fast:true']);
     const st = fleet.stats();
     expect(st.totals.inFlight).toBe(0);
+    expect(st.totals).toMatchObject({ hedges: 1, hedgeWins: 1, cancelled: 1, failed: 0 });
+    expect(st.workers.find((w) => w.id === 'slow')).toMatchObject({ cancelled: 1, failed: 0, hedges: 0 });
+    // Every attempt started ends exactly one way.
+    for (const w of st.workers) expect(w.started).toBe(w.completed + w.failed + w.cancelled);
     for (const w of st.workers) expect(w.maxInFlight).toBeLessThanOrEqual(1);
     // A lost race is not the slow worker's failure.
     expect(st.workers.find((w) => w.id === 'slow')!.failed).toBe(0);
@@ -102,7 +109,12 @@ describe('tail hedges', () => {
     expect(hedge.signal?.aborted).toBe(true);
     expect(fleet.workers.find((w) => w.id === 'fast')!.hedges).toBe(1);
     expect(fleet.stats().totals.inFlight).toBe(0);
-    expect(fleet.stats().workers.find((w) => w.id === 'fast')!.failed).toBe(0);
+    expect(fleet.stats().workers.find((w) => w.id === 'fast')).toMatchObject({
+      failed: 0,
+      cancelled: 1,
+      hedges: 1,
+      hedgeWins: 0,
+    });
     await fleet.close();
   });
 
@@ -248,6 +260,10 @@ describe('tail hedges over simulated workers', () => {
     const quick = f.workers.find((w) => w.id === 'quick')!;
     expect(quick.hedges).toBeGreaterThan(0);
     expect(quick.hedgeWins).toBeGreaterThan(0);
+    // Every attempt started ended one way: answered, failed (caller aborts among them) or cancelled.
+    for (const w of st.workers) expect(w.started).toBe(w.completed + w.failed + w.cancelled);
+    expect(st.totals.cancelled).toBeGreaterThan(0);
+    expect(st.totals.hedges).toBe(st.workers.reduce((n, w) => n + w.hedges, 0));
     // The simulators saw every cancelled attempt go.
     await new Promise((r) => setTimeout(r, 300));
     for (const w of sim.workers) expect(w.stats().inFlight).toBe(0);

@@ -242,6 +242,42 @@ describe('health, readiness, metrics, status', () => {
     expect(ok + bad).toBe(593);
     expect(bad).toBeGreaterThan(0);
   });
+
+  it('a tail hedge shows as a hedge, and the race it won as cancelled, not as an error', async () => {
+    // One slot each; 50 ms per request on quick, 250 ms on slow.
+    const w = (id: string, speed: number) =>
+      sim(id, { slots: 1, speed, decodeTps: 100, prefillTps: Infinity, batchSlowdown: 0, timeScale: 0.5 });
+    const { gw } = await startFleetGateway([w('quick', 1), w('slow', 0.2)]);
+    const pair = async () => {
+      const rs = await Promise.all([
+        post(`${gw.url}/v1/chat/completions`, CHAT),
+        post(`${gw.url}/v1/chat/completions`, CHAT),
+      ]);
+      for (const r of rs) expect(r.status).toBe(200);
+      return rs.map((r) => r.headers.get('x-fleet-worker'));
+    };
+    await pair(); // both speeds learned
+    // Now the second request of a pair goes to slow (quick is busy) and is hedged on quick once
+    // quick is free: quick answers both.
+    expect(await pair()).toEqual(['quick', 'quick']);
+    expect(await pair()).toEqual(['quick', 'quick']);
+    const status = (await (await fetch(`${gw.url}/fleet/status`)).json()) as {
+      totals: Record<string, number>;
+      workers: Array<Record<string, number | string>>;
+    };
+    const t = status.totals;
+    expect(t['hedgeWins']).toBeGreaterThanOrEqual(2);
+    // Each race cancels the attempt that lost it; none of that is a failure.
+    expect(t).toMatchObject({ cancelled: t['hedges'], failed: 0, completed: 6 });
+    const slow = status.workers.find((x) => x['id'] === 'slow')!;
+    expect(slow['failed']).toBe(0);
+    expect(slow['cancelled']).toBeGreaterThanOrEqual(2);
+    const m = await (await fetch(`${gw.url}/metrics`)).text();
+    const n = (re: RegExp) => Number(re.exec(m)?.[1] ?? NaN);
+    expect(n(/fleet_hedges_total\{worker="quick",outcome="ok"\} (\d+)/)).toBe(t['hedgeWins']);
+    expect(n(/fleet_requests_total\{worker="slow",outcome="cancelled"\} (\d+)/)).toBe(slow['cancelled']);
+    expect(m).not.toMatch(/outcome="FLEET_ABORTED"/);
+  });
 });
 
 /** A raw HTTP/1.1 connection: what is written is exactly what the gateway's socket reads. */
