@@ -86,7 +86,8 @@ export class Call {
   /** Calls `fn` once if the client goes away before the response is complete. */
   onClientGone(fn: (reason: Error) => void): void {
     const res = this.outgoing;
-    res.once('close', () => {
+    // 'close' comes once per response: `on` spares the wrapper `once` builds per request.
+    res.on('close', () => {
       if (!res.writableFinished) fn(new Error('client disconnected'));
     });
   }

@@ -236,6 +236,34 @@ describe('non-streamed bodies', () => {
     expect(err.worker).toBe('w1');
   });
 
+  it('reads a body that comes in pieces after its headers; a pause longer than stallMs is a stall', async () => {
+    const body = JSON.stringify({
+      id: 'c1',
+      object: 'chat.completion',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, message: { role: 'assistant', content: 'in pieces' }, finish_reason: 'stop' }],
+    });
+    const thirds = [body.slice(0, 20), body.slice(20, 60), body.slice(60)];
+    let gapMs = 30;
+    const { backend } = await setup(
+      async (_req, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(body.length) });
+        res.flushHeaders();
+        await sleep(gapMs);
+        await writeSlowly(res, thirds, gapMs);
+        res.end();
+      },
+      timeouts({ stallMs: 150 }),
+    );
+    // Not all there with the headers: read through text(), with the stall timer between pieces.
+    const r = await backend.chat(hi);
+    expect(r.choices[0]?.message.content).toBe('in pieces');
+    gapMs = 400;
+    const err = await expectFleetError(backend.chat(hi), 'FLEET_UPSTREAM_TIMEOUT');
+    expect(err.phase).toBe('stall');
+  });
+
   it('maps a body cut off mid-way to FLEET_UPSTREAM_STREAM_ENDED', async () => {
     const { backend } = await setup(async (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-length': '500' });

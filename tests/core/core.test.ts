@@ -71,4 +71,41 @@ describe('latency histogram', () => {
     expect(h.max).toBeCloseTo(5000, -1);
     expect(h.encode().length).toBeGreaterThan(10);
   });
+
+  it('every value recorded counts at once, whether or not it has reached the HdrHistogram yet', () => {
+    // Recorded values wait in a batch of 256: counts, percentiles, merges and encodings see them all.
+    const rnd = createRandom(5);
+    const values = Array.from({ length: 700 }, () => rnd.next() * 2000);
+    const h = new LatencyHistogram();
+    const one = new LatencyHistogram();
+    for (const [i, v] of values.entries()) {
+      h.record(v);
+      expect(h.count).toBe(i + 1);
+      if (i === 299) {
+        expect(h.max).toBeCloseTo(Math.max(...values.slice(0, 300)), -1); // 44 of them still batched
+        one.record(v);
+        expect(one.min).toBeCloseTo(v, 0); // the only value, never batched out by size
+      }
+    }
+    const sorted = [...values].sort((a, b) => a - b);
+    for (const p of [50, 90, 99]) {
+      const exact = sorted[Math.ceil((p / 100) * sorted.length) - 1]!;
+      expect(Math.abs(h.percentile(p) - exact) / exact).toBeLessThan(0.002);
+    }
+    expect(h.min).toBeCloseTo(sorted[0]!, 0);
+    // A histogram with a batch pending merges and encodes it too.
+    const a = new LatencyHistogram();
+    const b = new LatencyHistogram();
+    for (const v of values.slice(0, 10)) a.record(v);
+    for (const v of values.slice(10, 30)) b.record(v);
+    a.merge(b);
+    expect(a.count).toBe(30);
+    expect(a.max).toBeCloseTo(Math.max(...values.slice(0, 30)), -1);
+    const c = new LatencyHistogram();
+    c.record(123);
+    expect(c.encode()).not.toBe(new LatencyHistogram().encode());
+    c.reset();
+    expect([c.count, c.max, c.mean]).toEqual([0, 0, 0]);
+    expect(c.encode()).toBe(new LatencyHistogram().encode());
+  });
 });
