@@ -96,6 +96,9 @@ export function aggregateLevel(inp: LevelInput): Omit<LevelResult, 'notes'> {
       reason: ws.reason,
       failed_attempts: ws.failed,
       attempt_errors: { ...ws.errors },
+      hedges: ws.hedges,
+      hedge_wins: ws.hedgeWins,
+      cancelled_attempts: ws.cancelled,
     };
   });
   const unattributed = perWorker.get('(none)');
@@ -119,6 +122,9 @@ export function aggregateLevel(inp: LevelInput): Omit<LevelResult, 'notes'> {
       reason: 'failed before any worker was chosen',
       failed_attempts: unattributed.failed,
       attempt_errors: {},
+      hedges: 0,
+      hedge_wins: 0,
+      cancelled_attempts: 0,
     });
   const real = workers.filter((w) => w.cap > 0);
   const res: Omit<LevelResult, 'notes'> = {

@@ -64,6 +64,16 @@ function findings(l: Omit<LevelResult, 'notes'>): Finding[] {
         `${w.worker}: ${hidden} attempts failed (${codes(w.attempt_errors)}) and were retried on other workers${isUp(w) ? '' : `; it ended ${w.state}${why(w)}`}`,
       );
   }
+  // Tail hedges move requests from slow workers to fast ones at the end of a level: say so, so a
+  // slow worker's smaller share and its cancelled attempts are not read as trouble.
+  for (const w of real.filter((x) => x.hedges > 0))
+    info(
+      `${w.worker} ran ${w.hedges} tail ${w.hedges === 1 ? 'hedge' : 'hedges'} (copies of requests a slower worker was still on); ${w.hedge_wins} answered first`,
+    );
+  for (const w of real.filter((x) => x.cancelled_attempts > 0))
+    info(
+      `${w.worker}: ${w.cancelled_attempts} ${w.cancelled_attempts === 1 ? 'attempt' : 'attempts'} cancelled because another copy answered first (not failures)`,
+    );
   const totalCap = real.reduce((a, w) => a + w.cap, 0);
   // Slots of workers that could take work: a down worker's slots do not count as capacity.
   const upCap = real.filter(isUp).reduce((a, w) => a + w.cap, 0);

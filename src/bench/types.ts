@@ -56,6 +56,11 @@ export interface WorkerLevelResult {
   failed_attempts: number;
   /** Those failed attempts by FleetError code. */
   attempt_errors: Record<string, number>;
+  /** Tail hedges this worker ran (copies of requests a slower worker was on), and how many answered first. */
+  hedges: number;
+  hedge_wins: number;
+  /** Attempts here the fleet cancelled because another copy answered first: not failures. */
+  cancelled_attempts: number;
 }
 
 /** What the load generator saw of itself during a level (it must not be the bottleneck). */

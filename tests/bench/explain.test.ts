@@ -31,6 +31,9 @@ function worker(id: string, o: Partial<WorkerLevelResult> = {}): WorkerLevelResu
     reason: '',
     failed_attempts: 0,
     attempt_errors: {},
+    hedges: 0,
+    hedge_wins: 0,
+    cancelled_attempts: 0,
     ...o,
   };
 }
@@ -132,6 +135,23 @@ describe('why a level did not do better', () => {
       'concurrency 6 exceeds the 4 slots of the healthy workers: the rest wait in the queue (p95 wait 0.11s), so throughput cannot rise further',
       "every healthy worker's slots were full (w1 98% and w2 98%): the fleet's capacity set this throughput; more workers or slots would raise it",
     ]);
+  });
+
+  it('tail hedges and the attempts they cancelled are named, and not as failures', () => {
+    const notes = explainLevel(
+      level({
+        workers: [
+          worker('w1', { hedges: 3, hedge_wins: 2, cancelled_attempts: 1 }),
+          worker('w2', { cancelled_attempts: 2 }),
+        ],
+      }),
+    );
+    expect(notes.slice(0, 3)).toEqual([
+      'w1 ran 3 tail hedges (copies of requests a slower worker was still on); 2 answered first',
+      'w1: 1 attempt cancelled because another copy answered first (not failures)',
+      'w2: 2 attempts cancelled because another copy answered first (not failures)',
+    ]);
+    expect(notes.join('\n')).not.toMatch(/failed/);
   });
 
   it('failed requests by code and by worker', () => {
