@@ -13,7 +13,8 @@
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
  * --floor (also measure a bare node:http + undici proxy in every round: the floor for any proxy
- * in Node on this machine), --profile DIR (write a CPU profile of the gateway process there),
+ * in Node on this machine; the gateway minus it, paired by round, is what our own code adds),
+ * --profile DIR (write a CPU profile of the gateway process there),
  * --node-args "..." (more options for the gateway's node, after those on bin/fleet.mjs's #! line;
  * the last of a kind wins, so "--max-semi-space-size=16" measures V8's default young generation),
  * --no-build (do not build dist/ first when it is older than src/: the gateway then runs from the
@@ -363,11 +364,17 @@ async function main(): Promise<void> {
       console.log(
         `  added by the ${p.name === 'against' ? `gateway of ${AGAINST}` : `${p.name} (floor)`}  p50 ${f(added(p, 'p50'))} ms  p99 ${f(added(p, 'p99'))} ms`,
       );
-    if (ap) {
-      console.log(
-        `  gateway minus against (median over rounds)  p50 ${f(minus(gp, ap, 'p50'))} ms  p99 ${f(minus(gp, ap, 'p99'))} ms`,
-      );
-    }
+    // Paired by round, against the other proxies: what this gateway's own code adds over a bare
+    // proxy (--floor), and over another checkout's gateway (--against).
+    const fp = paths.find((p) => p.name === 'bare proxy');
+    for (const [q, what] of [
+      [fp, 'bare proxy'],
+      [ap, 'against'],
+    ] as const)
+      if (q)
+        console.log(
+          `  gateway minus ${what} (median over rounds)  p50 ${f(minus(gp, q, 'p50'))} ms  p99 ${f(minus(gp, q, 'p99'))} ms`,
+        );
     for (const p of paths.slice(1)) {
       const c = p.cpu;
       const us = (s: number) => ((s * 1e6) / p.lat.length).toFixed(0);
