@@ -363,17 +363,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.health.onSuccess(w);
     // Events are built only when someone listens: this runs for every request.
     if (this.listenerCount('request:end') > 0) {
-      const e: RequestEndEvent = {
-        id: plan.id,
-        worker: w.id,
-        model: plan.model,
-        attempt: a.attempt,
-        ok: true,
-        latencyMs,
-        outputTokens: out,
-      };
+      const e = endEvent(plan, a, true, latencyMs);
+      e.outputTokens = out;
       if (ttftMs !== undefined) e.ttftMs = ttftMs;
-      if (a.hedge) e.hedge = true;
       this.emit('request:end', e);
     }
     return out;
@@ -401,17 +393,9 @@ export class Fleet extends EventEmitter<FleetEvents> {
     const retry = canRetry && !callerGone && err.retryable && a.attempt <= plan.maxRetries && !this.#refusing;
     if (retry) w.retried++;
     if (this.listenerCount('request:end') > 0) {
-      const e: RequestEndEvent = {
-        id: plan.id,
-        worker: w.id,
-        model: plan.model,
-        attempt: a.attempt,
-        ok: false,
-        latencyMs,
-        error: err.code,
-        retrying: retry,
-      };
-      if (a.hedge) e.hedge = true;
+      const e = endEvent(plan, a, false, latencyMs);
+      e.error = err.code;
+      e.retrying = retry;
       this.emit('request:end', e);
     }
     if (!retry) return undefined;
@@ -516,6 +500,23 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.#idleWaiters = [];
     for (const w of waiters) w();
   }
+}
+
+/**
+ * The start of an attempt's `request:end` event; the caller adds what the outcome has. Every such
+ * event gets its properties in one order, so they share hidden classes.
+ */
+export function endEvent(plan: RequestPlan, a: Attempt, ok: boolean, latencyMs: number): RequestEndEvent {
+  const e: RequestEndEvent = {
+    id: plan.id,
+    worker: a.worker.id,
+    model: plan.model,
+    attempt: a.attempt,
+    ok,
+    latencyMs,
+  };
+  if (a.hedge) e.hedge = true;
+  return e;
 }
 
 /** The caller-facing error: the abort reason when the request's own signal fired, else the error. */

@@ -1,9 +1,8 @@
 import { Cancel } from '../core/cancel.ts';
 import { FleetError } from '../core/errors.ts';
 import type { Attempt, Fleet, RequestPlan } from './fleet.ts';
-import { reasonOr } from './fleet.ts';
+import { endEvent, reasonOr } from './fleet.ts';
 import type { HedgeLease } from './lease.ts';
-import type { RequestEndEvent } from './types.ts';
 
 /** The attempt whose answer the caller gets, and when that attempt was dispatched. */
 export interface Won<T> {
@@ -144,17 +143,9 @@ class HedgeRace<T> {
 function cancelled(fleet: Fleet, plan: RequestPlan, a: Attempt, code: string, latencyMs: number): void {
   a.worker.cancelled++;
   if (fleet.listenerCount('request:end') === 0) return;
-  const e: RequestEndEvent = {
-    id: plan.id,
-    worker: a.worker.id,
-    model: plan.model,
-    attempt: a.attempt,
-    ok: false,
-    latencyMs,
-    error: code,
-    retrying: false,
-    cancelled: true,
-  };
-  if (a.hedge) e.hedge = true;
+  const e = endEvent(plan, a, false, latencyMs);
+  e.error = code;
+  e.retrying = false;
+  e.cancelled = true;
   fleet.emit('request:end', e);
 }
