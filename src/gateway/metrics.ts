@@ -1,44 +1,25 @@
-import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 import type { Fleet, RequestEndEvent, RequestStartEvent } from '../fleet/index.ts';
+import { PairCounter, PlainHistogram } from './prom.ts';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
 const WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300];
 const STATES = ['healthy', 'degraded', 'down', 'draining'];
 
 /**
- * Observations kept before they go to prom-client in one warm loop (and at every scrape): a request
- * makes three (queue wait, attempt end, answer), so ~256 requests.
- */
-const BATCH = 3 * 256;
-
-/**
  * Prometheus metrics for `GET /metrics`, in a Registry of their own (two gateways in one process,
- * as in tests, never collide). Gauges are read from `fleet.stats()` at scrape time; counters and
- * histograms follow the fleet's request events.
- *
- * The events are kept as they come and handed to prom-client in batches: at a scrape (before
- * any metric is read) and after every ~256 requests. prom-client hashes and validates the labels of
- * every `inc`/`observe`; done per request, at 1,000 req/s when every request runs cold, that was
- * ~7 us of CPU per request, half of it before the upstream request and the rest before the answer
- * (perf, docs/performance.md "Gateway"). In a batch it is a warm loop.
+ * as in tests, never collide). Gauges and the token counter are read from `fleet.stats()` at
+ * scrape time. The request counters and histograms follow the fleet's request events and the
+ * answered HTTP requests; they are plain numbers (src/gateway/prom.ts) that prom-client only
+ * formats at a scrape, so counting a request costs a few additions and never a pause.
  */
 export class GatewayMetrics {
   readonly #registry = new Registry();
-  readonly #http: Counter<'route' | 'status'>;
+  readonly #http: PairCounter;
   readonly #fleet: Fleet;
   readonly #onStart: (e: RequestStartEvent) => void;
   readonly #onEnd: (e: RequestEndEvent) => void;
   readonly #tokensSeen = new Map<string, { prompt: number; output: number }>();
-  /** Queue waits (ms) not yet observed. */
-  readonly #waits: number[] = [];
-  /** Ended attempts not yet counted (the fleet's own event objects). */
-  readonly #ends: RequestEndEvent[] = [];
-  /** Answered HTTP requests not yet counted, by route, then status. */
-  readonly #answered = new Map<string, Map<number, number>>();
-  /** Everything noted since the last flush. */
-  #pending = 0;
-  readonly #flush: () => void;
-  #flushSoon = false;
 
   constructor(fleet: Fleet) {
     this.#fleet = fleet;
@@ -116,70 +97,47 @@ export class GatewayMetrics {
         this.set(stats().workers.length);
       },
     });
-    const requests = new Counter({
-      name: 'fleet_requests_total',
-      help: 'Upstream attempts by worker and outcome (ok, cancelled, or the error code)',
-      labelNames: ['worker', 'outcome'],
-      registers,
-    });
-    const hedges = new Counter({
-      name: 'fleet_hedges_total',
-      help: 'Tail hedges by worker and outcome (ok: answered first; cancelled: the other attempt did; or the error code)',
-      labelNames: ['worker', 'outcome'],
-      registers,
-    });
-    const latency = new Histogram({
-      name: 'fleet_request_duration_seconds',
-      help: 'Upstream attempt duration (dispatch to end), successful attempts',
-      labelNames: ['worker'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    const ttft = new Histogram({
-      name: 'fleet_ttft_seconds',
-      help: 'Time to first token of streamed attempts (dispatch to first content chunk)',
-      labelNames: ['worker'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    const wait = new Histogram({
-      name: 'fleet_queue_wait_seconds',
-      help: "Time requests waited in the fleet's queue before a worker took them",
-      buckets: WAIT_BUCKETS,
-      registers,
-    });
-    this.#http = new Counter({
-      name: 'fleet_gateway_http_requests_total',
-      help: 'HTTP requests answered by the gateway, by route and status',
-      labelNames: ['route', 'status'],
-      registers,
-    });
-    this.#flush = () => {
-      for (const ms of this.#waits) wait.observe(ms / 1000);
-      this.#waits.length = 0;
-      for (const e of this.#ends) {
-        const outcome = e.ok ? 'ok' : e.cancelled ? 'cancelled' : (e.error ?? 'error');
-        requests.inc({ worker: e.worker, outcome });
-        if (e.hedge) hedges.inc({ worker: e.worker, outcome });
-        if (!e.ok) continue;
-        latency.observe({ worker: e.worker }, e.latencyMs / 1000);
-        if (e.ttftMs !== undefined) ttft.observe({ worker: e.worker }, e.ttftMs / 1000);
-      }
-      this.#ends.length = 0;
-      for (const [route, byStatus] of this.#answered) {
-        for (const [status, n] of byStatus) this.#http.inc({ route, status: String(status) }, n);
-        byStatus.clear();
-      }
-      this.#pending = 0;
-      this.#flushSoon = false;
-    };
-    this.#onStart = (e) => {
-      this.#waits.push(e.queuedMs);
-      this.#noted();
-    };
+    const reg = this.#registry;
+    const requests = new PairCounter(
+      'fleet_requests_total',
+      'Upstream attempts by worker and outcome (ok, cancelled, or the error code)',
+      ['worker', 'outcome'],
+    ).register(reg);
+    const hedges = new PairCounter(
+      'fleet_hedges_total',
+      'Tail hedges by worker and outcome (ok: answered first; cancelled: the other attempt did; or the error code)',
+      ['worker', 'outcome'],
+    ).register(reg);
+    const latency = new PlainHistogram(
+      'fleet_request_duration_seconds',
+      'Upstream attempt duration (dispatch to end), successful attempts',
+      LATENCY_BUCKETS,
+      'worker',
+    ).register(reg);
+    const ttft = new PlainHistogram(
+      'fleet_ttft_seconds',
+      'Time to first token of streamed attempts (dispatch to first content chunk)',
+      LATENCY_BUCKETS,
+      'worker',
+    ).register(reg);
+    const wait = new PlainHistogram(
+      'fleet_queue_wait_seconds',
+      "Time requests waited in the fleet's queue before a worker took them",
+      WAIT_BUCKETS,
+    ).register(reg);
+    this.#http = new PairCounter(
+      'fleet_gateway_http_requests_total',
+      'HTTP requests answered by the gateway, by route and status',
+      ['route', 'status'],
+    ).register(reg);
+    this.#onStart = (e) => wait.observe(e.queuedMs / 1000);
     this.#onEnd = (e) => {
-      this.#ends.push(e);
-      this.#noted();
+      const outcome = e.ok ? 'ok' : e.cancelled ? 'cancelled' : (e.error ?? 'error');
+      requests.inc(e.worker, outcome);
+      if (e.hedge) hedges.inc(e.worker, outcome);
+      if (!e.ok) return;
+      latency.observe(e.latencyMs / 1000, e.worker);
+      if (e.ttftMs !== undefined) ttft.observe(e.ttftMs / 1000, e.worker);
     };
     fleet.on('request:start', this.#onStart);
     fleet.on('request:end', this.#onEnd);
@@ -187,21 +145,10 @@ export class GatewayMetrics {
 
   /** Counts one answered HTTP request (`route`: the route's pattern). */
   answered(route: string, status: number): void {
-    let byStatus = this.#answered.get(route);
-    if (byStatus === undefined) this.#answered.set(route, (byStatus = new Map<number, number>()));
-    byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
-    this.#noted();
+    this.#http.inc(route, status);
   }
 
-  /** A full batch goes to prom-client once this turn's I/O is done (not on a request's own path). */
-  #noted(): void {
-    if (++this.#pending < BATCH || this.#flushSoon) return;
-    this.#flushSoon = true;
-    setImmediate(this.#flush);
-  }
-
-  async text(): Promise<string> {
-    this.#flush();
+  text(): Promise<string> {
     return this.#registry.metrics();
   }
 
