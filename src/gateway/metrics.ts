@@ -1,5 +1,5 @@
 import { Counter, Gauge, Registry } from 'prom-client';
-import type { Fleet, RequestEndEvent, RequestStartEvent } from '../fleet/index.ts';
+import type { Fleet, FleetStats, RequestEndEvent, RequestStartEvent } from '../fleet/index.ts';
 import { PairCounter, PlainHistogram } from './prom.ts';
 
 const LATENCY_BUCKETS = [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300];
@@ -8,8 +8,8 @@ const STATES = ['healthy', 'degraded', 'down', 'draining'];
 
 /**
  * Prometheus metrics for `GET /metrics`, in a Registry of their own (two gateways in one process,
- * as in tests, never collide). Gauges and the token counter are read from `fleet.stats()` at
- * scrape time. The request counters and histograms follow the fleet's request events and the
+ * as in tests, never collide). Gauges and the token counter are read from one `fleet.stats()`
+ * snapshot per scrape. The request counters and histograms follow the fleet's request events and the
  * answered HTTP requests; they are plain numbers (src/gateway/prom.ts) that prom-client only
  * formats at a scrape, so counting a request costs a few additions and never a pause.
  */
@@ -20,11 +20,13 @@ export class GatewayMetrics {
   readonly #onStart: (e: RequestStartEvent) => void;
   readonly #onEnd: (e: RequestEndEvent) => void;
   readonly #tokensSeen = new Map<string, { prompt: number; output: number }>();
+  /** The fleet's stats for the scrape under way: every gauge reads this one snapshot. */
+  #snapshot: FleetStats | undefined;
 
   constructor(fleet: Fleet) {
     this.#fleet = fleet;
     const registers = [this.#registry];
-    const stats = () => fleet.stats();
+    const stats = () => (this.#snapshot ??= fleet.stats());
     const perWorker = (
       name: string,
       help: string,
@@ -148,8 +150,13 @@ export class GatewayMetrics {
     this.#http.inc(route, status);
   }
 
-  text(): Promise<string> {
-    return this.#registry.metrics();
+  async text(): Promise<string> {
+    this.#snapshot = undefined; // a fresh snapshot for this scrape, taken by the first gauge
+    try {
+      return await this.#registry.metrics();
+    } finally {
+      this.#snapshot = undefined;
+    }
   }
 
   get contentType(): string {
