@@ -15,6 +15,41 @@ const within = (actual: number, expected: number, tolerance: number, below = 0.0
   expect(actual).toBeLessThanOrEqual(expected * (1 + tolerance));
 };
 
+/**
+ * How late a client may see an answer. The simulator's own log is in model time and is checked
+ * tightly; what the client sees adds timer and delivery delays, which on a 2-core CI box running
+ * every test file at once reached +16 % (290 ms for 250), and +45 % with the CPUs oversubscribed.
+ * So the client checks are "never early" and "at most twice the model time": the tight check is
+ * the log's.
+ */
+const LATE = 1;
+
+/**
+ * Continuous batching by hand: sequences start at `starts` (ms), each decodes `tokens` at
+ * `perMs / (1 + slowdown x (n - 1))` while n decode. Returns each one's duration.
+ */
+const replayBatch = (starts: number[], tokens: number, perMs: number, slowdown: number) => {
+  const left = starts.map(() => tokens);
+  const end = starts.map(() => NaN);
+  let t = Math.min(...starts);
+  for (;;) {
+    const active = starts.flatMap((s, i) => (s <= t && Number.isNaN(end[i]!) ? [i] : []));
+    const pending = starts.filter((s) => s > t);
+    if (active.length === 0 && pending.length === 0) break;
+    const rate = active.length ? perMs / (1 + slowdown * (active.length - 1)) : 0;
+    const finish = active.length ? t + Math.min(...active.map((i) => left[i]!)) / rate : Infinity;
+    const next = Math.min(finish, ...pending);
+    for (const i of active) {
+      left[i] = left[i]! - rate * (next - t);
+      if (left[i] <= 1e-9) end[i] = next;
+    }
+    t = next;
+  }
+  return end.map((e, i) => e - starts[i]!);
+};
+const durations = (w: Awaited<ReturnType<typeof sim>>) =>
+  w.stats().log.map((l) => l.finishedAt! - l.startedAt!);
+
 describe('sim timing', () => {
   it('1 slot at 50 tok/s decodes 100 tokens in 2 s of model time', async () => {
     const w = await sim({ slots: 1, decodeTps: 50, prefillTps: Infinity, timeScale: 0.5, outputTokens: 100 });
@@ -26,8 +61,8 @@ describe('sim timing', () => {
     const log = w.stats().log[0]!;
     within(log.finishedAt! - log.startedAt!, 1000, 0.05, 0.05);
     expect(log.finishedAt! - log.startedAt!).toBeCloseTo(1000, 0);
-    // ...and the client sees it never early, late only by delivery (generous: a loaded 2-core CI box).
-    within(r.ms, 1000, 0.25);
+    // ...and the client sees it never early, late only by delivery.
+    within(r.ms, 1000, LATE);
   });
 
   it('streams the first token after one decode step and the last at the end', async () => {
@@ -40,8 +75,9 @@ describe('sim timing', () => {
     const content = s.events.filter((e) => e.data.includes('"content":"'));
     const first = content[0]!;
     const last = content.at(-1)!;
-    within(first.at, 10, 5); // 1 token = 20 ms model = 10 ms real; generous for delivery
-    within(last.at, 500, 0.1);
+    within(first.at, 10, 10); // 1 token = 20 ms model = 10 ms real; generous for delivery
+    within(last.at, 500, LATE);
+    within(durations(w)[0]!, 500, 0.001, 0.001);
     // Coarse ticks: far fewer chunks than tokens, but every token arrives.
     expect(contentOf(s.events).split(' ')).toHaveLength(50);
     expect(content.length).toBeLessThan(50);
@@ -64,8 +100,9 @@ describe('sim timing', () => {
       ),
     );
     const times = rs.map((r) => r.ms).sort((a, b) => a - b);
-    for (const t of times.slice(0, 5)) within(t, 200, 0.15);
-    within(times[5]!, 400, 0.1);
+    for (const t of times.slice(0, 5)) within(t, 200, LATE);
+    within(times[5]!, 400, LATE);
+    for (const d of durations(w)) within(d, 200, 0.001, 0.001);
     const st = w.stats();
     expect(st.maxRunning).toBe(5);
     expect(st.maxQueued).toBe(1);
@@ -86,12 +123,25 @@ describe('sim timing', () => {
     await warm(w.url, 4);
     const body = chat('q', { max_tokens: 20 }); // alone: 0.4 s model = 100 ms real
     const alone = await http(`${w.url}/v1/chat/completions`, { body });
-    within(alone.ms, 100, 0.25);
+    within(alone.ms, 100, LATE);
+    within(durations(w)[0]!, 100, 0.001, 0.001);
     const four = await Promise.all(
       Array.from({ length: 4 }, () => http(`${w.url}/v1/chat/completions`, { body })),
     );
-    // 4 decoding: each at 1 / (1 + 0.5 x 3) = 0.4 of the rate -> 250 ms.
-    for (const r of four) within(r.ms, 250, 0.12);
+    // All 4 decoding: each at 1 / (1 + 0.5 x 3) = 0.4 of the rate -> 250 ms. They reach the server
+    // a few ms apart (more on a loaded machine), and decode in a smaller batch for those ms, so
+    // each one's duration is worked out from the logged start times, independently of the engine.
+    const log = w.stats().log.slice(1);
+    const expected = replayBatch(
+      log.map((l) => l.startedAt!),
+      20,
+      0.2,
+      0.5,
+    );
+    log.forEach((l, i) => within(l.finishedAt! - l.startedAt!, expected[i]!, 0.001, 0.001));
+    for (const e of expected) expect(e).toBeGreaterThan(150); // slowed: alone it is 100
+    for (const e of expected) expect(e).toBeLessThanOrEqual(250 + 1e-6);
+    for (const r of four) within(r.ms, Math.min(...expected), 250 / Math.min(...expected) - 1 + LATE);
   });
 
   it('matches the analytical time for many concurrent streams (continuous batching)', async () => {
@@ -118,7 +168,7 @@ describe('sim timing', () => {
     // ...and the last token of every stream reaches the client on time (client delivery on a busy
     // 2-core machine adds a little).
     for (const r of rs)
-      within(r.events.filter((e) => e.data.includes('"content":"')).at(-1)!.at, expected, 0.12);
+      within(r.events.filter((e) => e.data.includes('"content":"')).at(-1)!.at, expected, LATE);
     expect(rs.every((r) => contentOf(r.events).split(' ').length === 60)).toBe(true);
   });
 
@@ -130,7 +180,8 @@ describe('sim timing', () => {
         http(`${w.url}/v1/chat/completions`, { body: chat('q', { max_tokens: max }) }),
       ),
     );
-    for (const r of rs) within(r.ms, 250, 0.12);
+    for (const d of durations(w)) within(d, 250, 0.001, 0.001);
+    for (const r of rs) within(r.ms, 250, LATE);
     expect(rs.map((r) => r.json().usage.completion_tokens)).toEqual([1, 10, 32, 5, 32]);
   });
 
