@@ -1,4 +1,24 @@
-import * as hdr from 'hdr-histogram-js';
+import { createRequire } from 'node:module';
+import type { Histogram } from 'hdr-histogram-js';
+import type * as EncodingModule from 'hdr-histogram-js/dist/encoding.js';
+
+// The one histogram class used, not the package's index: the index also loads the WebAssembly
+// build (its binary as a base64 string), pako and the log reader and writer, ~6 MB of resident
+// memory in every process that keeps a histogram (a gateway started at 78 MB instead of 72;
+// docs/performance.md "Gateway"). The encoding module, which loads them, is required on the first
+// encode(). `require`, not `import`: these are CommonJS files compiled from TypeScript, whose
+// default export Node's ESM loader and vitest's interop hand over differently. The package has no
+// exports map, and the lockfile pins the version these paths are checked against.
+const require = createRequire(import.meta.url);
+const Float64Histogram = (
+  require('hdr-histogram-js/dist/Float64Histogram.js') as {
+    default: new (
+      lowestDiscernible: number,
+      highestTrackable: number,
+      significantDigits: number,
+    ) => Histogram;
+  }
+).default;
 
 /** Count, mean and percentiles of a latency histogram, in ms. */
 export interface LatencySummary {
@@ -25,21 +45,16 @@ const PENDING = 256;
  * 256 of them in a loop cost a fraction of that each.
  */
 export class LatencyHistogram {
-  #h: hdr.Histogram;
+  #h: Histogram;
   #sumMs = 0;
   /** Recorded values (us) not yet in #h. */
   readonly #pending = new Float64Array(PENDING);
   #n = 0;
 
   constructor() {
-    this.#h = hdr.build({
-      bitBucketSize: 64,
-      autoResize: true,
-      lowestDiscernibleValue: 1,
-      highestTrackableValue: 3_600_000_000,
-      numberOfSignificantValueDigits: 3,
-      useWebAssembly: false,
-    });
+    // What hdr.build({ bitBucketSize: 64, autoResize: true, ... }) makes, without the index.
+    this.#h = new Float64Histogram(1, 3_600_000_000, 3);
+    this.#h.autoResize = true;
   }
 
   record(ms: number): void {
@@ -50,7 +65,7 @@ export class LatencyHistogram {
   }
 
   /** The HdrHistogram with every recorded value in it. */
-  get #all(): hdr.Histogram {
+  get #all(): Histogram {
     if (this.#n > 0) this.#settle();
     return this.#h;
   }
@@ -91,7 +106,9 @@ export class LatencyHistogram {
   }
 
   encode(): string {
-    return hdr.encodeIntoCompressedBase64(this.#all);
+    const { encodeIntoCompressedBase64 } =
+      require('hdr-histogram-js/dist/encoding.js') as typeof EncodingModule;
+    return encodeIntoCompressedBase64(this.#all);
   }
 
   /** Adds another histogram's counts into this one. */
