@@ -3,9 +3,10 @@ import type { Histogram } from 'hdr-histogram-js';
 import type * as EncodingModule from 'hdr-histogram-js/dist/encoding.js';
 
 // The one histogram class used, not the package's index: the index also loads the WebAssembly
-// build (its binary as a base64 string), pako and the log reader and writer, ~6 MB of resident
-// memory in every process that keeps a histogram (a gateway started at 78 MB instead of 72;
-// docs/performance.md "Gateway"). The encoding module, which loads them, is required on the first
+// build (its binary as a base64 string), pako and the log reader and writer: ~7 MB of resident
+// memory in every process that keeps a histogram (an idle gateway: 70-72 MB instead of 77-78;
+// with 1,000 streams open it peaked at 126-130 MB instead of 134-153; docs/performance.md
+// "Gateway"). The encoding module, which loads them, is required on the first
 // encode(). `require`, not `import`: these are CommonJS files compiled from TypeScript, whose
 // default export Node's ESM loader and vitest's interop hand over differently. The package has no
 // exports map, and the lockfile pins the version these paths are checked against.
