@@ -33,6 +33,19 @@ function retryAfter(err: FleetError): Record<string, string> {
   return { 'Retry-After': String(s) };
 }
 
+/** 404 for a model no worker serves, naming the ones served (the scheduler's wording). */
+export function modelNotFound(id: string, models: ReadonlyArray<{ id: string }>): HttpError {
+  const known = models.map((m) => m.id);
+  return new HttpError(
+    404,
+    'invalid_request_error',
+    'model_not_found',
+    `no worker serves model "${id}"; models served: ${known.length ? known.join(', ') : '(none)'}`,
+    {},
+    'model',
+  );
+}
+
 /**
  * Maps whatever a fleet call threw to an honest HTTP answer. Notable choices: an unknown model is
  * a 404 that lists the known ones; a worker refusing *our* key is a 502 (the caller's key was

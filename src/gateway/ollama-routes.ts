@@ -2,7 +2,7 @@ import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../c
 import type { RequestMeta } from '../fleet/index.ts';
 import type { Call } from './call.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
-import type { HttpError } from './errors.ts';
+import { HttpError } from './errors.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { copyWith } from '../core/objects.ts';
@@ -11,6 +11,7 @@ import {
   parseOllamaEmbed,
   parseOllamaGenerate,
   parseOllamaLegacyEmbed,
+  parseOllamaShow,
   type OllamaChatBody,
 } from './validate.ts';
 
@@ -86,10 +87,23 @@ function doneLine(
   };
 }
 
-/** `/api/chat`, `/api/generate`, `/api/embed`, `/api/tags`, `/api/version`: for clients that speak only Ollama. */
+/**
+ * `/api/chat`, `/api/generate`, `/api/embed(dings)`, `/api/tags`, `/api/ps`, `/api/show`,
+ * `/api/version`: for clients that speak only Ollama.
+ */
 export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   const now = () => new Date(g.clock.wallNow()).toISOString();
   route('GET', '/api/version', (c) => c.json(200, { version: OLLAMA_COMPAT_VERSION }));
+  // The fleet knows a model by its name and the workers that serve it; what Ollama would read from
+  // the model file (format, family, size, quantisation) stays empty.
+  const details = () => ({
+    parent_model: '',
+    format: '',
+    family: '',
+    families: null,
+    parameter_size: '',
+    quantization_level: '',
+  });
   route('GET', '/api/tags', (c) =>
     c.json(200, {
       models: g.fleet.models().map((m) => ({
@@ -98,11 +112,53 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         modified_at: now(),
         size: 0,
         digest: '',
-        details: { format: '', family: '', parameter_size: '', quantization_level: '' },
+        details: details(),
         workers: m.workers,
       })),
     }),
   );
+  // Ollama's "running models": those with at least one worker taking requests now.
+  route('GET', '/api/ps', (c) => {
+    const up = new Set(
+      g.fleet
+        .stats()
+        .workers.filter((w) => w.state === 'healthy' || w.state === 'degraded')
+        .map((w) => w.id),
+    );
+    c.json(200, {
+      models: g.fleet
+        .models()
+        .filter((m) => m.workers.some((w) => up.has(w)))
+        .map((m) => ({
+          name: m.id,
+          model: m.id,
+          size: 0,
+          digest: '',
+          details: details(),
+          expires_at: new Date(g.clock.wallNow() + 24 * 3600_000).toISOString(),
+          size_vram: 0,
+          workers: m.workers.filter((w) => up.has(w)),
+        })),
+    });
+  });
+  // Clients read a model's details before using it (Continue, Open WebUI, ollama-js's show()).
+  route('POST', '/api/show', async (c) => {
+    const b = parseOllamaShow(await readJson(c, g));
+    const id = b.model ?? b.name ?? '';
+    const m = g.fleet.models().find((x) => x.id === id);
+    if (m === undefined)
+      throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
+    c.json(200, {
+      modelfile: '',
+      parameters: '',
+      template: '',
+      details: details(),
+      model_info: {},
+      capabilities: ['completion'],
+      modified_at: now(),
+      workers: m.workers,
+    });
+  });
 
   const run = async (c: Call, kind: 'chat' | 'generate') => {
     const body = await readJson(c, g);

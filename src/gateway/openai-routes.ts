@@ -1,9 +1,9 @@
 import { copyWith } from '../core/objects.ts';
 import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
-import type { HttpError } from './errors.ts';
+import { modelNotFound, type HttpError } from './errors.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
-import type { AddRoute } from './router.ts';
+import { tail, type AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
 
@@ -37,14 +37,22 @@ function completionSse(r: Completion, includeUsage: boolean): string {
 
 /** `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`. */
 export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
-  route('GET', '/v1/models', (c) =>
-    c.json(200, {
-      object: 'list',
-      data: g.fleet
-        .models()
-        .map((m) => ({ id: m.id, object: 'model', created: 0, owned_by: 'llm-fleet', workers: m.workers })),
-    }),
-  );
+  const modelObject = (m: { id: string; workers: string[] }) => ({
+    id: m.id,
+    object: 'model',
+    created: 0,
+    owned_by: 'llm-fleet',
+    workers: m.workers,
+  });
+  route('GET', '/v1/models', (c) => c.json(200, { object: 'list', data: g.fleet.models().map(modelObject) }));
+  // The SDKs' models.retrieve(id).
+  route('GET', '/v1/models/:model', (c) => {
+    const id = tail(c, '/v1/models/:model');
+    const models = g.fleet.models();
+    const m = models.find((x) => x.id === id);
+    if (m === undefined) throw modelNotFound(id, models);
+    c.json(200, modelObject(m));
+  });
 
   route('POST', '/v1/chat/completions', async (c) => {
     const req = parseChat(await readJson(c, g));

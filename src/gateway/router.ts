@@ -11,7 +11,21 @@ import { registerOpenAiRoutes } from './openai-routes.ts';
 
 /** A route's handler: it writes its answer to `c.outgoing` (or throws, and the router answers). */
 export type Handler = (c: Call) => void | Promise<void>;
+/**
+ * Registers a route. A path ending in `/:name` matches every path under its prefix (the handler
+ * reads the rest with `tail()`); any other path matches exactly.
+ */
 export type AddRoute = (method: 'GET' | 'POST', path: string, handler: Handler) => void;
+
+/** The part of `c.path` after a `/:name` route's prefix, URL-decoded (a model id may hold `/` or `:`). */
+export function tail(c: Call, route: string): string {
+  const raw = c.path.slice(route.lastIndexOf('/') + 1);
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
 
 interface Route {
   /** The metrics label. */
@@ -26,6 +40,8 @@ const PUBLIC = /^\/(?:health|ready|favicon\.ico|dashboard\/[\w.-]+)?$/;
 /** Paths whose key may also come as `?key=` (EventSource cannot send headers). */
 const QUERY_KEY = new Set(['/fleet/events', '/fleet/status']);
 const DASHBOARD = '/dashboard/';
+/** POSTs under /v1/ or /api/ that only look something up: not inference requests. */
+const LOOKUPS = new Set(['/api/show']);
 
 /**
  * The gateway's request listener for `node:http`: exact routes by method and path (plus the
@@ -34,20 +50,27 @@ const DASHBOARD = '/dashboard/';
  */
 export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Map<string, Route>();
+  /** Routes by prefix (`/:name` at the end), as [method + ' ' + prefix, route]. */
+  const prefixed: Array<[string, Route]> = [];
   const add: AddRoute = (method, path, handler) => {
-    const inference = method === 'POST' && (path.startsWith('/v1/') || path.startsWith('/api/'));
-    routes.set(`${method} ${path}`, { pattern: path, handler, inference });
+    const inference =
+      method === 'POST' && (path.startsWith('/v1/') || path.startsWith('/api/')) && !LOOKUPS.has(path);
+    const route: Route = { pattern: path, handler, inference };
+    const param = /\/:\w+$/.exec(path);
+    if (param === null) routes.set(`${method} ${path}`, route);
+    else prefixed.push([`${method} ${path.slice(0, param.index + 1)}`, route]);
+  };
+  const byPrefix = (key: string): Route | undefined => {
+    for (const [prefix, route] of prefixed)
+      if (key.startsWith(prefix) && key.length > prefix.length) return route;
+    return undefined;
   };
   registerOpenAiRoutes(add, g);
   registerOllamaRoutes(add, g);
   registerFleetRoutes(add, g);
   add('GET', '/', (c) => sendAsset(c, 'index.html'));
   add('GET', '/favicon.ico', (c) => c.send(204, {}));
-  const asset: Route = {
-    pattern: `${DASHBOARD}:file`,
-    handler: (c) => sendAsset(c, c.path.slice(DASHBOARD.length)),
-    inference: false,
-  };
+  add('GET', `${DASHBOARD}:file`, (c) => sendAsset(c, c.path.slice(DASHBOARD.length)));
 
   const nextId = sequentialIds('req-');
   return (req, res) => {
@@ -65,8 +88,8 @@ export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: Se
       (Array.isArray(id) ? id[0] : id) ?? nextId(),
       g.clock.now(),
     );
-    const route =
-      routes.get(`${method} ${path}`) ?? (method === 'GET' && path.startsWith(DASHBOARD) ? asset : undefined);
+    const key = `${method} ${path}`;
+    const route = routes.get(key) ?? byPrefix(key);
     serve(g, c, route).catch((err: unknown) => {
       // Only the bookkeeping after the answer can land here; the answer must still end.
       g.log.error(

@@ -65,6 +65,13 @@ const ollamaEmbedSchema = z.looseObject({
   truncate: z.boolean().optional(),
 });
 const ollamaLegacyEmbedSchema = z.looseObject({ model: z.string().optional(), prompt: z.string() });
+/** `/api/show`: `model`, or `name` in older clients; one of them is needed. */
+const ollamaShowSchema = z
+  .looseObject({ model: z.string().min(1).optional(), name: z.string().min(1).optional() })
+  .refine((b) => b.model !== undefined || b.name !== undefined, {
+    message: 'expected a model name in "model"',
+    path: ['model'],
+  });
 
 export type OllamaChatBody = z.infer<typeof ollamaChatSchema>;
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;
@@ -141,3 +148,4 @@ export const parseOllamaChat = (b: unknown) => parse(ollamaChatSchema, b, 'chat 
 export const parseOllamaGenerate = (b: unknown) => parse(ollamaGenerateSchema, b, 'generate request');
 export const parseOllamaEmbed = (b: unknown) => parse(ollamaEmbedSchema, b, 'embed request');
 export const parseOllamaLegacyEmbed = (b: unknown) => parse(ollamaLegacyEmbedSchema, b, 'embeddings request');
+export const parseOllamaShow = (b: unknown) => parse(ollamaShowSchema, b, 'show request');

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseNdjson } from '../../src/core/sse.ts';
+import { parseNdjson, parseSse } from '../../src/core/sse.ts';
+import type { LiveSnapshot } from '../../src/gateway/live.ts';
 import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
 
 afterEach(closeAll);
@@ -22,6 +23,50 @@ describe('Ollama API over the fleet', () => {
     });
     const tags = (await (await fetch(`${gw.url}/api/tags`)).json()) as { models: Array<{ name: string }> };
     expect(tags.models.map((m) => m.name)).toEqual(['llama3']);
+  });
+
+  it("/api/show gives a served model's details and 404 for another; /api/ps lists the models being served", async () => {
+    const { gw, sim: s } = await startFleetGateway(
+      [sim('a', { models: ['llama3'] }), sim('b', { models: ['qwen'] })],
+      {
+        mapWorker: (w, i) => ({ ...w, model: i === 0 ? 'llama3' : 'qwen' }),
+        settings: { health_check_interval: 0.1 },
+      },
+    );
+    const show = await post(`${gw.url}/api/show`, { model: 'llama3' });
+    expect(show.status).toBe(200);
+    const body = (await show.json()) as Record<string, unknown>;
+    expect(body).toMatchObject({ modelfile: '', template: '', capabilities: ['completion'], workers: ['a'] });
+    expect(body['details']).toMatchObject({ format: '', family: '' });
+    // Older clients send `name`.
+    expect((await post(`${gw.url}/api/show`, { name: 'qwen' })).status).toBe(200);
+    const missing = await post(`${gw.url}/api/show`, { model: 'mistral' });
+    expect(missing.status).toBe(404);
+    expect(await missing.json()).toEqual({ error: "model 'mistral' not found" });
+    const bad = await post(`${gw.url}/api/show`, {});
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('model');
+    // A lookup is not an inference request: the dashboard's recent requests show only the chat.
+    await post(`${gw.url}/api/chat`, {
+      model: 'llama3',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: false,
+    });
+    const res = await fetch(`${gw.url}/fleet/events`);
+    const first = await parseSse(res.body! as AsyncIterable<Uint8Array>).next();
+    const snap = JSON.parse(String(first.value!.data)) as LiveSnapshot;
+    expect(snap.recent.map((r) => r.path)).toEqual(['/api/chat']);
+    await res.body!.cancel().catch(() => undefined);
+
+    const ps = async () =>
+      (
+        (await (await fetch(`${gw.url}/api/ps`)).json()) as {
+          models: Array<{ name: string; workers: string[] }>;
+        }
+      ).models;
+    expect((await ps()).map((m) => m.name).sort()).toEqual(['llama3', 'qwen']);
+    await s.workers[1]!.crash();
+    await expect.poll(async () => (await ps()).map((m) => m.name), { timeout: 5000 }).toEqual(['llama3']);
   });
 
   it('/api/chat streams NDJSON: message lines, then done with counts', async () => {

@@ -20,6 +20,27 @@ describe('the official openai SDK against the gateway', () => {
     expect(llama.workers.sort()).toEqual(['a', 'b']);
   });
 
+  it('retrieves one model (ids with / and : too); an unknown one is the SDK NotFoundError', async () => {
+    const ids = ['meta-llama/Llama-3-8B', 'qwen2.5:7b'];
+    const { gw } = await startFleetGateway([sim('a', { models: ids }), sim('b', { models: [ids[1]!] })], {
+      mapWorker: (w, i) => ({ ...w, model: undefined, models: i === 0 ? ids : [ids[1]] }),
+    });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const llama = await client.models.retrieve(ids[0]!);
+    expect(llama).toMatchObject({ id: ids[0], object: 'model', owned_by: 'llm-fleet', workers: ['a'] });
+    const qwen = (await client.models.retrieve(ids[1]!)) as unknown as { workers: string[] };
+    expect(qwen.workers.sort()).toEqual(['a', 'b']);
+    // A client that does not encode the slash reaches the same model.
+    const raw = await fetch(`${gw.url}/v1/models/${ids[0]}`);
+    expect(((await raw.json()) as { id: string }).id).toBe(ids[0]);
+    const err = await client.models.retrieve('gpt-5').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.NotFoundError);
+    const e = err as InstanceType<typeof OpenAI.NotFoundError>;
+    expect(e.code).toBe('model_not_found');
+    expect(e.message).toContain('gpt-5');
+    expect(e.message).toContain(ids[0]);
+  });
+
   it('a completion, with the worker named in x-fleet-worker', async () => {
     const { gw, sim: s } = await startFleetGateway([sim('a'), sim('b')]);
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });
