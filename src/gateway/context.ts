@@ -9,6 +9,7 @@ import type { Call } from './call.ts';
 import { badRequest } from './errors.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
+import type { Cors } from './cors.ts';
 import type { RecentRequests } from './recent.ts';
 import { streamResponse, type StreamFormat, type StreamOutcome } from './stream-out.ts';
 
@@ -18,6 +19,7 @@ export interface Gateway {
   clock: Clock;
   log: Logger;
   keys: KeyChecker;
+  cors: Cors;
   recent: RecentRequests;
   live: LiveFeed;
   metrics: GatewayMetrics;

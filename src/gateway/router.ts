@@ -74,6 +74,7 @@ export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: Se
 
   const nextId = sequentialIds('req-');
   return (req, res) => {
+    if (g.cors.enabled && g.cors.handle(req, res)) return; // a preflight, answered
     const url = req.url ?? '/';
     const q = url.indexOf('?');
     const path = q < 0 ? url : url.slice(0, q);

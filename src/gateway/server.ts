@@ -7,6 +7,7 @@ import type { FleetConfig } from '../config/types.ts';
 import { createFleet, type Fleet, type FleetDeps, type ReloadResult } from '../fleet/index.ts';
 import { isLoopback, KeyChecker } from './auth.ts';
 import type { Gateway } from './context.ts';
+import { Cors } from './cors.ts';
 import { HttpError } from './errors.ts';
 import { LiveFeed } from './live.ts';
 import { GatewayMetrics } from './metrics.ts';
@@ -30,6 +31,11 @@ export interface GatewayOptions {
   apiKeys?: readonly string[];
   /** Allow a non-loopback host without an API key. @default false */
   insecure?: boolean;
+  /**
+   * Origins whose browser pages may call the gateway (CORS): `*` or `scheme://host[:port]`.
+   * @default [] (no CORS headers: browsers keep answers from pages of other origins)
+   */
+  corsOrigins?: readonly string[];
   /** Largest request body in bytes; larger gets 413. @default 4 MiB */
   maxBodyBytes?: number;
   /** ms without a chunk before a stream gets a keep-alive comment. @default 15000 */
@@ -74,6 +80,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     );
   if (!o.fleet && !o.config)
     throw new FleetError('FLEET_INPUT_INVALID', 'startGateway: give `config` or `fleet`');
+  const cors = new Cors(o.corsOrigins ?? []);
   const clock = o.clock ?? systemClock;
   const owned = !o.fleet;
   const fleet = o.fleet ?? createFleet(o.config!, { clock, ...o.fleetDeps });
@@ -99,6 +106,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     clock,
     log,
     keys,
+    cors,
     recent,
     live: new LiveFeed(fleet, recent, clock, o.eventsIntervalMs ?? 1000),
     metrics: new GatewayMetrics(fleet),

@@ -28,6 +28,31 @@ describe('fleet serve', () => {
     expect(r.stderr).toMatch(/without an API key.*FLEET_API_KEY.*--insecure/);
   });
 
+  it('--cors-origin: refuses a value that is no origin (exit 2); * without a key warns, then serves CORS', async () => {
+    fleet = await startSimFleet([sim('a')]);
+    const dir = mkdtempSync(join(tmpdir(), 'serve-'));
+    const file = join(dir, 'w.json');
+    writeFileSync(file, JSON.stringify(fleet.workerConfig()));
+    const bad = await runFleet(['serve', '-c', file, '--port', '0', '--cors-origin', 'localhost:3000'], {
+      env: { FLEET_API_KEY: '' },
+    });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('"localhost:3000"');
+    expect(bad.stderr).toContain('scheme://host[:port]');
+
+    child = spawn(process.execPath, [BIN, 'serve', '-c', file, '--port', '0', '--cors-origin', '*'], {
+      env: { ...process.env, FLEET_API_KEY: '' },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until(() => /fleet gateway on (http:\/\/\S+) /.test(err), 15_000);
+    expect(err).toContain('warning: --cors-origin * without an API key');
+    const url = /fleet gateway on (http:\/\/\S+) /.exec(err)![1]!;
+    const r = await fetch(`${url}/v1/models`, { headers: { origin: 'http://localhost:5173' } });
+    expect(r.headers.get('access-control-allow-origin')).toBe('*');
+  });
+
   it('serves, logs request ids (never the key), reloads on SIGHUP, drains on SIGTERM', async () => {
     fleet = await startSimFleet([sim('a'), sim('b')]);
     const all = fleet.workerConfig();

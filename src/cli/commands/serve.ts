@@ -10,6 +10,7 @@ interface ServeFlags extends ConfigFlags {
   port: string;
   apiKeyEnv: string;
   insecure?: boolean;
+  corsOrigin?: string;
   maxBody: string;
   logBodies?: boolean;
   logLevel: string;
@@ -36,6 +37,10 @@ export function registerServeCommand(program: Command, io: Io): void {
       'FLEET_API_KEY',
     )
     .option('--insecure', 'allow a non-loopback --host without an API key')
+    .option(
+      '--cors-origin <origins>',
+      'let browser pages of these origins call the API, comma-separated (e.g. http://localhost:3000, or *); off by default',
+    )
     .option('--max-body <bytes>', 'largest request body, e.g. 4mb, 512kb', '4mb')
     .option('--log-bodies', 'log request bodies (prompts); off by default')
     .option('--log-level <level>', `log level: ${LEVELS.join(', ')}`, 'info')
@@ -74,6 +79,10 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     .split(',')
     .map((k) => k.trim())
     .filter((k) => k !== '');
+  const corsOrigins = (flags.corsOrigin ?? '')
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
   const config = await loadFleetConfig(flags, io);
   const logger = pino({ level: flags.logLevel, base: null }, { write: (s: string) => io.out(s) });
   const gw = await startGateway({
@@ -82,6 +91,7 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     port,
     apiKeys,
     insecure: flags.insecure === true,
+    corsOrigins,
     maxBodyBytes,
     logBodies: flags.logBodies === true,
     logger,
@@ -91,6 +101,10 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     `fleet gateway on ${gw.url} (dashboard: ${gw.url}/), ${config.workers.length} worker(s), ` +
       `API key ${apiKeys.length > 0 ? `required (from $${flags.apiKeyEnv})` : 'not required'}\n`,
   );
+  if (corsOrigins.includes('*') && apiKeys.length === 0)
+    io.err(
+      'warning: --cors-origin * without an API key lets any web page open in a browser on this machine use the fleet\n',
+    );
 
   const onHup = () => {
     gw.reload().then(
