@@ -6,10 +6,10 @@ import type { Fleet, FleetStream, Priority, ReloadResult, RequestOptions } from 
 import { affinityKeyOf } from './affinity.ts';
 import type { KeyChecker } from './auth.ts';
 import type { Call } from './call.ts';
+import type { Cors } from './cors.ts';
 import { badRequest } from './errors.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
-import type { Cors } from './cors.ts';
 import type { RecentRequests } from './recent.ts';
 import { streamResponse, type StreamFormat, type StreamOutcome } from './stream-out.ts';
 

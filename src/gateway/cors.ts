@@ -24,10 +24,6 @@ export class Cors {
     this.enabled = origins.length > 0;
   }
 
-  get allowsAny(): boolean {
-    return this.#any;
-  }
-
   /**
    * Sets the CORS headers when the request's Origin is allowed. Returns true when it answered a
    * preflight itself (nothing else must be written then).
