@@ -45,8 +45,9 @@ const LOOKUPS = new Set(['/api/show']);
 
 /**
  * The gateway's request listener for `node:http`: CORS when enabled, routes by method and exact
- * path or by prefix (`/v1/models/:model`, the dashboard's files), API keys, request ids, errors in OpenAI's shape (Ollama's on `/api/`),
- * the per-route request counter, and the recent-requests record of every inference request.
+ * path or by prefix (`/v1/models/:model`, the dashboard's files), API keys, request ids, errors in
+ * OpenAI's shape (Ollama's on `/api/`), the per-route request counter, and the recent-requests
+ * record of every inference request.
  */
 export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: ServerResponse) => void {
   const routes = new Map<string, Route>();
