@@ -59,6 +59,20 @@ export function crossCheckWorkers(rawWorkers: unknown, file: string, env: Env | 
   return out;
 }
 
+/** The gateway section's `api_keys_env` must name a set variable (as a worker's `api_key_env`). */
+export function checkGatewayEnv(rawGateway: unknown, file: string, env: Env | undefined): ConfigProblem[] {
+  if (rawGateway === null || typeof rawGateway !== 'object' || Array.isArray(rawGateway)) return [];
+  const keyEnv = (rawGateway as Record<string, unknown>)['api_keys_env'];
+  if (typeof keyEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) return [];
+  const value = env?.[keyEnv];
+  if (value !== undefined && value.trim() !== '') return [];
+  const why =
+    env === undefined
+      ? 'no environment was passed to the config loader'
+      : `environment variable ${keyEnv} is ${value === undefined ? 'not set' : 'empty'}`;
+  return [problem(file, ['gateway', 'api_keys_env'], keyEnv, 'the name of a set environment variable', why)];
+}
+
 /**
  * base_url and host/port together: accepted only when they agree, because a mismatch means one
  * of them is stale and guessing which would send traffic to the wrong machine.

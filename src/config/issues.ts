@@ -1,6 +1,6 @@
 import type * as z from 'zod';
 import { problem, rawProblem, type ConfigProblem, type PathSegment } from './problems.ts';
-import { SETTINGS_KEYS, WORKER_KEYS } from './schema.ts';
+import { GATEWAY_KEYS, SETTINGS_KEYS, WORKER_KEYS } from './schema.ts';
 import { suggest } from './suggest.ts';
 import { WORKER_TYPES } from './types.ts';
 import { checkBaseUrl } from './url.ts';
@@ -44,6 +44,7 @@ function keysAt(path: readonly PathSegment[], rootKeys: readonly string[]): read
   const last = path[path.length - 1];
   if (path.length === 0) return rootKeys;
   if (typeof last === 'number') return WORKER_KEYS;
+  if (last === 'gateway') return GATEWAY_KEYS;
   return SETTINGS_KEYS;
 }
 

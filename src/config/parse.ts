@@ -1,4 +1,4 @@
-import { crossCheckWorkers, type Env } from './checks.ts';
+import { checkGatewayEnv, crossCheckWorkers, type Env } from './checks.ts';
 import { problemsFromIssues } from './issues.ts';
 import { ConfigError, problem, rawProblem, type ConfigProblem } from './problems.ts';
 import {
@@ -52,6 +52,7 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions): FleetConfig
     if (result.success) fileData = result.data;
     else problems.push(...problemsFromIssues(result.error.issues, { raw, file, rootKeys: CONFIG_KEYS }));
     problems.push(...crossCheckWorkers((raw as Record<string, unknown>)['workers'], file, opts.env));
+    problems.push(...checkGatewayEnv((raw as Record<string, unknown>)['gateway'], file, opts.env));
   }
 
   let override: SettingsFile | undefined;
@@ -69,7 +70,16 @@ export function parseConfig(raw: unknown, opts: ParseConfigOptions): FleetConfig
   const workers = fileData.workers.map((w) => resolveWorker(w, settings, firstTokenExplicit, opts.env ?? {}));
   const source: FleetConfig['source'] = { config: file };
   if (opts.settingsRaw !== undefined) source.settings = opts.settingsFile ?? 'settings file';
-  return { workers, settings, source };
+  const config: FleetConfig = { workers, settings, source };
+  const gw = fileData.gateway;
+  if (gw !== undefined) {
+    const fromEnv = gw.api_keys_env === undefined ? '' : (opts.env?.[gw.api_keys_env] ?? '');
+    config.gateway = {
+      apiKeys: [...(gw.api_keys ?? []), ...splitList(fromEnv)],
+      corsOrigins: gw.cors_origins ?? [],
+    };
+  }
+  return config;
 }
 
 /** A settings file's data, or its problems. */
@@ -116,4 +126,12 @@ function sortProblems(problems: ConfigProblem[], configFile: string): ConfigProb
     .map((p, i) => ({ p, i, r: rank(p) }))
     .sort((a, b) => a.r[0] - b.r[0] || a.r[1] - b.r[1] || a.i - b.i)
     .map((x) => x.p);
+}
+
+/** A comma-separated list (keys in an environment variable), without blanks. */
+export function splitList(s: string): string[] {
+  return s
+    .split(',')
+    .map((x) => x.trim())
+    .filter((x) => x !== '');
 }

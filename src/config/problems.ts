@@ -52,11 +52,11 @@ export function formatPath(path: readonly PathSegment[]): string {
 }
 
 /** Keys whose values are secrets: never echoed back, not even in an error. */
-const SECRET_KEYS = new Set(['api_key']);
+const SECRET_KEYS = new Set(['api_key', 'api_keys']);
 
+/** A secret's path, or a path inside one (`gateway.api_keys[0]`). */
 export function isSecretPath(path: readonly PathSegment[]): boolean {
-  const last = path[path.length - 1];
-  return typeof last === 'string' && SECRET_KEYS.has(last);
+  return path.some((p) => typeof p === 'string' && SECRET_KEYS.has(p));
 }
 
 const MAX_SHOWN = 60;

@@ -6,5 +6,6 @@ export const REDACTED = '***';
 export function redactConfig(config: FleetConfig): unknown {
   const copy = structuredClone(config);
   for (const w of copy.workers) if (w.apiKey !== undefined) w.apiKey = REDACTED;
+  if (copy.gateway !== undefined) copy.gateway.apiKeys = copy.gateway.apiKeys.map(() => REDACTED);
   return copy;
 }

@@ -31,6 +31,10 @@ const E = {
   workers: 'a list of workers: [ { "id": ..., "type": ..., "model": ... }, ... ]',
   workersNonEmpty: 'at least one worker',
   settings: 'an object of settings, e.g. { "request_timeout": 300 }',
+  apiKeys: 'a list of keys, e.g. ["k1", "k2"]',
+  origin: 'an origin such as "http://localhost:3000", or "*"',
+  origins: 'a list of origins, e.g. ["http://localhost:3000"]',
+  gateway: 'an object such as { "api_keys_env": "FLEET_API_KEY", "cors_origins": ["http://localhost:3000"] }',
 } as const;
 
 const nonEmpty = (expected: string) => z.string({ error: expected }).min(1, { error: expected });
@@ -146,6 +150,26 @@ export const settingsFileSchema = z
   )
   .meta({ description: 'Fleet-wide settings; a separate file given with -s/--settings overrides these.' });
 
+export const gatewayFileSchema = z
+  .strictObject(
+    {
+      api_keys: z.array(nonEmpty(E.apiKey), { error: E.apiKeys }).optional().meta({
+        description:
+          'Keys clients must send to `fleet serve` (Bearer or x-api-key). Prefer api_keys_env to keep them out of files.',
+      }),
+      api_keys_env: z
+        .string({ error: E.apiKeyEnv })
+        .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, { error: E.apiKeyEnv })
+        .optional()
+        .meta({ description: 'Environment variable holding the keys clients must send, comma-separated.' }),
+      cors_origins: z.array(nonEmpty(E.origin), { error: E.origins }).optional().meta({
+        description: 'Origins whose browser pages may call the API (CORS): "*" or scheme://host[:port].',
+      }),
+    },
+    { error: E.gateway },
+  )
+  .meta({ description: '`fleet serve` only: client API keys and CORS origins. Its flags add to these.' });
+
 export const configFileSchema = z
   .strictObject({
     $schema: z.string().optional().meta({ description: 'JSON Schema URL or path, for editors; ignored.' }),
@@ -154,6 +178,7 @@ export const configFileSchema = z
       .min(1, { error: E.workersNonEmpty })
       .meta({ description: 'The machines of the fleet.' }),
     settings: settingsFileSchema.optional(),
+    gateway: gatewayFileSchema.optional(),
   })
   .meta({
     title: 'llm-fleet worker configuration',
@@ -169,6 +194,8 @@ export const wrappedSettingsFileSchema = z.strictObject({
 export type WorkerFile = z.output<typeof workerFileSchema>;
 export type SettingsFile = z.output<typeof settingsFileSchema>;
 export type ConfigFile = z.output<typeof configFileSchema>;
+export type GatewayFile = z.output<typeof gatewayFileSchema>;
 
 export const WORKER_KEYS = Object.keys(workerFileSchema.shape);
 export const SETTINGS_KEYS = Object.keys(settingsFileSchema.shape);
+export const GATEWAY_KEYS = Object.keys(gatewayFileSchema.shape);

@@ -14,7 +14,8 @@ const SECONDS = new Set<keyof Settings>([
 
 /**
  * The short text `fleet config check` prints: one row per worker (id, type, base URL, models,
- * cap and where the cap came from, whether a key is set - never the key), then the settings.
+ * cap and where the cap came from, whether a key is set - never the key), then the settings and
+ * the gateway section when there is one.
  */
 export function formatConfigSummary(config: FleetConfig): string {
   const { workers, settings, source } = config;
@@ -47,6 +48,7 @@ export function formatConfigSummary(config: FleetConfig): string {
     ...overrides,
     `settings${settingsFrom}:`,
     ...settingLines,
+    ...gatewayLines(config),
     '',
   ].join('\n');
 }
@@ -61,4 +63,15 @@ function timeoutOverrides(w: WorkerConfig, settings: Settings): string[] {
   ];
   const own = pairs.filter(([, ms, s]) => ms !== s * 1000).map(([key, ms]) => `${key} ${ms / 1000} s`);
   return own.length === 0 ? [] : [`  ${w.id}: ${own.join(', ')}`];
+}
+
+/** The gateway section: how many client keys (never the keys) and the CORS origins. */
+function gatewayLines({ gateway }: FleetConfig): string[] {
+  if (gateway === undefined) return [];
+  const n = gateway.apiKeys.length;
+  return [
+    'gateway (fleet serve):',
+    `  api keys      ${n === 0 ? 'none' : `${n} (not shown)`}`,
+    `  cors origins  ${gateway.corsOrigins.length === 0 ? 'none' : gateway.corsOrigins.join(', ')}`,
+  ];
 }

@@ -84,9 +84,19 @@ export interface Settings {
   connectionPoolSize: number;
 }
 
+/** The config file's `gateway` section, resolved: what `fleet serve` adds its flags to. */
+export interface GatewayConfig {
+  /** Keys clients must send: `api_keys`, then those of `api_keys_env`. */
+  apiKeys: string[];
+  /** Origins whose browser pages may call the API (CORS). */
+  corsOrigins: string[];
+}
+
 export interface FleetConfig {
   workers: WorkerConfig[];
   settings: Settings;
+  /** Only when the file has a `gateway` section. */
+  gateway?: GatewayConfig;
   /** The file(s) this was read from, for messages. */
   source: { config: string; settings?: string };
 }

@@ -112,6 +112,33 @@ describe('fleet config check', () => {
     }
   });
 
+  it('the gateway section: keys counted and redacted, never printed; CORS origins listed', async () => {
+    scratch.write(
+      'config/gw.json',
+      JSON.stringify({
+        workers: [{ id: 'a', type: 'vllm', base_url: 'http://a.lan:8000', model: 'm' }],
+        gateway: {
+          api_keys: ['gw-inline-secret'],
+          api_keys_env: 'GW_KEYS',
+          cors_origins: ['http://localhost:3000'],
+        },
+      }),
+    );
+    const env = { GW_KEYS: 'gw-env-secret' };
+    const summary = await fleet(['config', 'check', 'config/gw.json'], env);
+    expect(summary.code).toBe(0);
+    expect(summary.stdout).toMatch(
+      /^gateway \(fleet serve\):\n {2}api keys +2 \(not shown\)\n {2}cors origins +http:\/\/localhost:3000$/m,
+    );
+    const json = await fleet(['config', 'check', 'config/gw.json', '--json'], env);
+    const parsed = JSON.parse(json.stdout) as { gateway: { apiKeys: string[]; corsOrigins: string[] } };
+    expect(parsed.gateway).toEqual({ apiKeys: ['***', '***'], corsOrigins: ['http://localhost:3000'] });
+    for (const out of [summary.stdout, json.stdout, summary.stderr, json.stderr]) {
+      expect(out).not.toContain('gw-env-secret');
+      expect(out).not.toContain('gw-inline-secret');
+    }
+  });
+
   it('--json prints the resolved config; -s overrides settings', async () => {
     scratch.write('config/s.json', MY_WORKERS_JSON);
     scratch.write('config/settings.json', '{ "max_retries": 7, "request_timeout": 30 }');

@@ -289,8 +289,8 @@ describe('unknown keys: named, with the valid ones listed', () => {
 
   it('at top level ($schema is allowed for editors)', () => {
     expect(messagesOf(() => parse([ok], { $schema: './schema.json', setings: {}, max_retries: 1 }))).toEqual([
-      'config/my_workers.json: setings: unknown key "setings" (did you mean "settings"?); valid keys: $schema, workers, settings',
-      'config/my_workers.json: max_retries: unknown key "max_retries" (it is a setting: put it under "settings"); valid keys: $schema, workers, settings',
+      'config/my_workers.json: setings: unknown key "setings" (did you mean "settings"?); valid keys: $schema, workers, settings, gateway',
+      'config/my_workers.json: max_retries: unknown key "max_retries" (it is a setting: put it under "settings"); valid keys: $schema, workers, settings, gateway',
     ]);
   });
 });
@@ -391,5 +391,37 @@ describe('ConfigError', () => {
       expected: 'an integer 1-65535',
       message: 'config/my_workers.json: workers[0].port: expected an integer 1-65535, got 0',
     });
+  });
+});
+
+describe('the gateway section (fleet serve)', () => {
+  it('keys from the file and from the variable it names, and CORS origins', () => {
+    const c = parse(
+      [ok],
+      { gateway: { api_keys: ['k-file'], api_keys_env: 'GW_KEYS', cors_origins: ['http://localhost:3000'] } },
+      { GW_KEYS: 'k-env1, k-env2' },
+    );
+    expect(c.gateway).toEqual({
+      apiKeys: ['k-file', 'k-env1', 'k-env2'],
+      corsOrigins: ['http://localhost:3000'],
+    });
+    expect(parse([ok]).gateway).toBeUndefined();
+  });
+
+  it('says what is wrong, and never echoes a key', () => {
+    expect(
+      messagesOf(() =>
+        parse(
+          [ok],
+          { gateway: { api_keys: ['s3cret', ''], api_keys_env: 'NOT_SET_HERE', cors_origin: ['*'] } },
+          {},
+        ),
+      ),
+    ).toEqual([
+      // Neither key is echoed: not the bad one, and not "s3cret" beside it.
+      'config/my_workers.json: gateway.api_keys[1]: expected a non-empty string, got a string (value hidden)',
+      'config/my_workers.json: gateway.cors_origin: unknown key "cors_origin" (did you mean "cors_origins"?); valid keys: api_keys, api_keys_env, cors_origins',
+      'config/my_workers.json: gateway.api_keys_env: expected the name of a set environment variable, got "NOT_SET_HERE" (environment variable NOT_SET_HERE is not set)',
+    ]);
   });
 });

@@ -53,6 +53,42 @@ describe('fleet serve', () => {
     expect(r.headers.get('access-control-allow-origin')).toBe('*');
   });
 
+  it("takes client keys and CORS origins from the config file's gateway section, adding its flags", async () => {
+    fleet = await startSimFleet([sim('a')]);
+    const dir = mkdtempSync(join(tmpdir(), 'serve-'));
+    const file = join(dir, 'w.json');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        ...fleet.workerConfig(),
+        gateway: { api_keys_env: 'TEAM_KEYS', cors_origins: ['http://localhost:3000'] },
+      }),
+    );
+    child = spawn(
+      process.execPath,
+      [BIN, 'serve', '-c', file, '--port', '0', '--cors-origin', 'http://app.lan:8080'],
+      {
+        env: { ...process.env, TEAM_KEYS: 'team-key-1,team-key-2', FLEET_API_KEY: 'ops-key' },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
+    let err = '';
+    child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+    await until(() => /fleet gateway on (http:\/\/\S+) /.test(err), 15_000);
+    expect(err).toContain(`API key required (from ${file}: gateway and $FLEET_API_KEY)`);
+    expect(err).not.toMatch(/team-key|ops-key/);
+    const url = /fleet gateway on (http:\/\/\S+) /.exec(err)![1]!;
+    for (const key of ['team-key-2', 'ops-key'])
+      expect(
+        (await post(`${url}/v1/chat/completions`, CHAT, { authorization: `Bearer ${key}` })).status,
+      ).toBe(200);
+    expect((await post(`${url}/v1/chat/completions`, CHAT)).status).toBe(401);
+    for (const origin of ['http://localhost:3000', 'http://app.lan:8080']) {
+      const r = await fetch(`${url}/health`, { headers: { origin } });
+      expect(r.headers.get('access-control-allow-origin')).toBe(origin);
+    }
+  });
+
   it('serves, logs request ids (never the key), reloads on SIGHUP, drains on SIGTERM', async () => {
     fleet = await startSimFleet([sim('a'), sim('b')]);
     const all = fleet.workerConfig();

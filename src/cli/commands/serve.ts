@@ -2,6 +2,8 @@ import type { Command } from 'commander';
 import { pino } from 'pino';
 import { FleetError } from '../../core/errors.ts';
 import { startGateway } from '../../gateway/index.ts';
+import { splitList } from '../../config/parse.ts';
+import type { FleetConfig } from '../../config/types.ts';
 import { ExitCode, type Io } from '../io.ts';
 import { CONFIG_FLAG, loadFleetConfig, SETTINGS_FLAG, type ConfigFlags } from '../load.ts';
 
@@ -33,13 +35,13 @@ export function registerServeCommand(program: Command, io: Io): void {
     .option('--port <port>', 'port to listen on (0 = any free port)', '8080')
     .option(
       '--api-key-env <name>',
-      'env var holding the API key(s) clients must send, comma-separated',
+      "env var holding the API key(s) clients must send, comma-separated (adds to the config's gateway.api_keys)",
       'FLEET_API_KEY',
     )
     .option('--insecure', 'allow a non-loopback --host without an API key')
     .option(
       '--cors-origin <origins>',
-      'let browser pages of these origins call the API, comma-separated (e.g. http://localhost:3000, or *); off by default',
+      "let browser pages of these origins call the API, comma-separated (e.g. http://localhost:3000, or *; adds to the config's gateway.cors_origins); off by default",
     )
     .option('--max-body <bytes>', 'largest request body, e.g. 4mb, 512kb', '4mb')
     .option('--log-bodies', 'log request bodies (prompts); off by default')
@@ -75,15 +77,11 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
       `--log-level: expected one of ${LEVELS.join(', ')}, got "${flags.logLevel}"`,
     );
   const maxBodyBytes = parseBytes(flags.maxBody);
-  const apiKeys = (io.env[flags.apiKeyEnv] ?? '')
-    .split(',')
-    .map((k) => k.trim())
-    .filter((k) => k !== '');
-  const corsOrigins = (flags.corsOrigin ?? '')
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o !== '');
   const config = await loadFleetConfig(flags, io);
+  // The config file's gateway section, then the flags: both count.
+  const fromEnv = splitList(io.env[flags.apiKeyEnv] ?? '');
+  const apiKeys = [...new Set([...(config.gateway?.apiKeys ?? []), ...fromEnv])];
+  const corsOrigins = [...(config.gateway?.corsOrigins ?? []), ...splitList(flags.corsOrigin ?? '')];
   const logger = pino({ level: flags.logLevel, base: null }, { write: (s: string) => io.out(s) });
   const gw = await startGateway({
     config,
@@ -99,7 +97,7 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
   });
   io.err(
     `fleet gateway on ${gw.url} (dashboard: ${gw.url}/), ${config.workers.length} worker(s), ` +
-      `API key ${apiKeys.length > 0 ? `required (from $${flags.apiKeyEnv})` : 'not required'}\n`,
+      `API key ${apiKeys.length > 0 ? `required (${keySources(config, fromEnv, flags.apiKeyEnv)})` : 'not required'}\n`,
   );
   if (corsOrigins.includes('*') && apiKeys.length === 0)
     io.err(
@@ -135,4 +133,13 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
   }
   io.err(`gateway stopped (${signal})\n`);
   return signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Ok;
+}
+
+/** Where the accepted keys came from, for the start line (never the keys). */
+function keySources(config: FleetConfig, fromEnv: string[], envName: string): string {
+  const from: string[] = [];
+  if (config.gateway !== undefined && config.gateway.apiKeys.length > 0)
+    from.push(`${config.source.config}: gateway`);
+  if (fromEnv.length > 0) from.push(`$${envName}`);
+  return `from ${from.join(' and ')}`;
 }
