@@ -45,15 +45,9 @@ export function crossCheckWorkers(rawWorkers: unknown, file: string, env: Env | 
     const keyEnv = worker['api_key_env'];
     if (keyEnv !== undefined && worker['api_key'] !== undefined) {
       out.push(problem(file, at('api_key_env'), keyEnv, 'either api_key or api_key_env, not both'));
-    } else if (typeof keyEnv === 'string' && /^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) {
-      const value = env?.[keyEnv];
-      if (value === undefined || value === '') {
-        const why =
-          env === undefined
-            ? 'no environment was passed to the config loader'
-            : `environment variable ${keyEnv} is ${value === undefined ? 'not set' : 'empty'}`;
-        out.push(problem(file, at('api_key_env'), keyEnv, 'the name of a set environment variable', why));
-      }
+    } else {
+      const unset = unsetEnv(file, at('api_key_env'), keyEnv, env);
+      if (unset !== undefined) out.push(unset);
     }
   });
   return out;
@@ -63,14 +57,28 @@ export function crossCheckWorkers(rawWorkers: unknown, file: string, env: Env | 
 export function checkGatewayEnv(rawGateway: unknown, file: string, env: Env | undefined): ConfigProblem[] {
   if (rawGateway === null || typeof rawGateway !== 'object' || Array.isArray(rawGateway)) return [];
   const keyEnv = (rawGateway as Record<string, unknown>)['api_keys_env'];
-  if (typeof keyEnv !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(keyEnv)) return [];
-  const value = env?.[keyEnv];
-  if (value !== undefined && value.trim() !== '') return [];
+  const unset = unsetEnv(file, ['gateway', 'api_keys_env'], keyEnv, env);
+  return unset === undefined ? [] : [unset];
+}
+
+/**
+ * The problem with a well-formed variable name whose variable is not set or empty; undefined when
+ * it is set, or when the name is malformed (the schema reports that).
+ */
+function unsetEnv(
+  file: string,
+  path: Array<string | number>,
+  name: unknown,
+  env: Env | undefined,
+): ConfigProblem | undefined {
+  if (typeof name !== 'string' || !/^[A-Za-z_][A-Za-z0-9_]*$/.test(name)) return undefined;
+  const value = env?.[name];
+  if (value !== undefined && value.trim() !== '') return undefined;
   const why =
     env === undefined
       ? 'no environment was passed to the config loader'
-      : `environment variable ${keyEnv} is ${value === undefined ? 'not set' : 'empty'}`;
-  return [problem(file, ['gateway', 'api_keys_env'], keyEnv, 'the name of a set environment variable', why)];
+      : `environment variable ${name} is ${value === undefined ? 'not set' : 'empty'}`;
+  return problem(file, path, name, 'the name of a set environment variable', why);
 }
 
 /**
