@@ -14,7 +14,7 @@ import { GatewayMetrics } from './metrics.ts';
 import { RecentRequests } from './recent.ts';
 import { createGatewayHandler } from './router.ts';
 
-type ConfigLike = Pick<FleetConfig, 'workers' | 'settings'>;
+type ConfigLike = Pick<FleetConfig, 'workers' | 'settings' | 'gateway'>;
 
 export interface GatewayOptions {
   /** The fleet's config; the gateway creates the fleet and closes it on close. Give this or `fleet`. */
@@ -27,12 +27,16 @@ export interface GatewayOptions {
   host?: string;
   /** Port; 0 picks a free one. @default 8080 */
   port?: number;
-  /** Accepted API keys (Bearer or x-api-key). Empty = no auth. @default [] */
+  /**
+   * Accepted API keys (Bearer or x-api-key), besides the config's `gateway.apiKeys`, which a reload
+   * replaces. None at all = no auth. @default []
+   */
   apiKeys?: readonly string[];
   /** Allow a non-loopback host without an API key. @default false */
   insecure?: boolean;
   /**
-   * Origins whose browser pages may call the gateway (CORS): `*` or `scheme://host[:port]`.
+   * Origins whose browser pages may call the gateway (CORS): `*` or `scheme://host[:port]`, besides
+   * the config's `gateway.corsOrigins`, which a reload replaces.
    * @default [] (no CORS headers: browsers keep answers from pages of other origins)
    */
   corsOrigins?: readonly string[];
@@ -71,16 +75,19 @@ export interface RunningGateway {
 /** Starts the gateway (DESIGN.md front end over the scheduler) and resolves once it listens. */
 export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
   const host = o.host ?? '127.0.0.1';
-  const apiKeys = o.apiKeys ?? [];
-  const keys = new KeyChecker(apiKeys);
-  if (!isLoopback(host) && !keys.enabled && o.insecure !== true)
-    throw new FleetError(
-      'FLEET_INPUT_INVALID',
-      `refusing to listen on ${host} without an API key: anyone on the network could use the fleet. Set FLEET_API_KEY (or --api-key-env NAME), or pass --insecure`,
-    );
+  /** Keys and origins: the options' and the config's gateway section (at start, and per reload). */
+  const access = (config: ConfigLike | undefined) => {
+    const keys = new KeyChecker([...new Set([...(o.apiKeys ?? []), ...(config?.gateway?.apiKeys ?? [])])]);
+    if (!isLoopback(host) && !keys.enabled && o.insecure !== true)
+      throw new FleetError(
+        'FLEET_INPUT_INVALID',
+        `refusing to listen on ${host} without an API key: anyone on the network could use the fleet. Set FLEET_API_KEY (or --api-key-env NAME, or gateway.api_keys_env in the config), or pass --insecure`,
+      );
+    return { keys, cors: new Cors([...(o.corsOrigins ?? []), ...(config?.gateway?.corsOrigins ?? [])]) };
+  };
+  const { keys, cors } = access(o.config);
   if (!o.fleet && !o.config)
     throw new FleetError('FLEET_INPUT_INVALID', 'startGateway: give `config` or `fleet`');
-  const cors = new Cors(o.corsOrigins ?? []);
   const clock = o.clock ?? systemClock;
   const owned = !o.fleet;
   const fleet = o.fleet ?? createFleet(o.config!, { clock, ...o.fleetDeps });
@@ -97,7 +104,12 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
         'reload_unavailable',
         'no config file to reload from',
       );
+    // Checked before anything changes: a reload that would leave a network address without a key,
+    // or name a bad origin, is refused whole.
+    const nextAccess = access(next);
     const r = fleet.reload(next);
+    g.keys = nextAccess.keys;
+    g.cors = nextAccess.cors;
     log.info(r, 'config reloaded');
     return r;
   };

@@ -13,6 +13,36 @@ afterEach(async () => {
 });
 
 describe('reload, drain and the live event stream', () => {
+  it("a reload replaces the config's client keys and CORS origins; the options' stay", async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('a')], { gateway: { apiKeys: ['ops-key'] } });
+    const withGateway = (gateway: Record<string, unknown>) =>
+      parseConfig({ ...s.workerConfig(), gateway }, { file: 'next.json' });
+    const status = async (key: string) =>
+      (await post(`${gw.url}/v1/chat/completions`, CHAT, { authorization: `Bearer ${key}` })).status;
+    expect([await status('ops-key'), await status('team-1')]).toEqual([200, 401]);
+
+    await gw.reload(withGateway({ api_keys: ['team-1'], cors_origins: ['http://localhost:3000'] }));
+    expect([await status('ops-key'), await status('team-1'), await status('team-2')]).toEqual([
+      200, 200, 401,
+    ]);
+    const cors = await fetch(`${gw.url}/health`, { headers: { origin: 'http://localhost:3000' } });
+    expect(cors.headers.get('access-control-allow-origin')).toBe('http://localhost:3000');
+
+    // A rotated key: the old one stops working at once, without a restart.
+    await gw.reload(withGateway({ api_keys: ['team-2'] }));
+    expect([await status('ops-key'), await status('team-1'), await status('team-2')]).toEqual([
+      200, 401, 200,
+    ]);
+    const after = await fetch(`${gw.url}/health`, { headers: { origin: 'http://localhost:3000' } });
+    expect(after.headers.get('access-control-allow-origin')).toBeNull();
+
+    // A bad origin refuses the whole reload: the keys stay as they were.
+    await expect(
+      gw.reload(withGateway({ api_keys: ['team-3'], cors_origins: ['localhost'] })),
+    ).rejects.toThrow(/CORS origin "localhost"/);
+    expect([await status('team-2'), await status('team-3')]).toEqual([200, 401]);
+  });
+
   it('POST /fleet/reload: an added worker joins, a removed one drains while its stream finishes', async () => {
     extra = await startSimFleet([sim('b')]);
     const holder: { next?: FleetConfig } = {};

@@ -78,16 +78,17 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     );
   const maxBodyBytes = parseBytes(flags.maxBody);
   const config = await loadFleetConfig(flags, io);
-  // The config file's gateway section, then the flags: both count.
+  // The flags add to the config file's gateway section (which the gateway reads, and a reload replaces).
   const fromEnv = splitList(io.env[flags.apiKeyEnv] ?? '');
-  const apiKeys = [...new Set([...(config.gateway?.apiKeys ?? []), ...fromEnv])];
-  const corsOrigins = [...(config.gateway?.corsOrigins ?? []), ...splitList(flags.corsOrigin ?? '')];
+  const corsOrigins = splitList(flags.corsOrigin ?? '');
+  const apiKeys = [...(config.gateway?.apiKeys ?? []), ...fromEnv];
+  const allOrigins = [...(config.gateway?.corsOrigins ?? []), ...corsOrigins];
   const logger = pino({ level: flags.logLevel, base: null }, { write: (s: string) => io.out(s) });
   const gw = await startGateway({
     config,
     host: flags.host,
     port,
-    apiKeys,
+    apiKeys: fromEnv,
     insecure: flags.insecure === true,
     corsOrigins,
     maxBodyBytes,
@@ -99,7 +100,7 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     `fleet gateway on ${gw.url} (dashboard: ${gw.url}/), ${config.workers.length} worker(s), ` +
       `API key ${apiKeys.length > 0 ? `required (${keySources(config, fromEnv, flags.apiKeyEnv)})` : 'not required'}\n`,
   );
-  if (corsOrigins.includes('*') && apiKeys.length === 0)
+  if (allOrigins.includes('*') && apiKeys.length === 0)
     io.err(
       'warning: --cors-origin * without an API key lets any web page open in a browser on this machine use the fleet\n',
     );
