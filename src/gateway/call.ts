@@ -41,6 +41,19 @@ export class Call {
     return Array.isArray(v) ? v[0] : v;
   }
 
+  /**
+   * For a route ending in `/:name`: the rest of the path after the route's prefix, URL-decoded (a
+   * model id may hold `/` or `:`, sent encoded or not).
+   */
+  param(): string {
+    const raw = this.path.slice(this.route.lastIndexOf('/') + 1);
+    try {
+      return decodeURIComponent(raw);
+    } catch {
+      return raw;
+    }
+  }
+
   /** One query parameter. */
   queryParam(name: string): string | undefined {
     return this.query === '' ? undefined : (new URLSearchParams(this.query).get(name) ?? undefined);

@@ -3,7 +3,7 @@ import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import { modelNotFound, type HttpError } from './errors.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
-import { tail, type AddRoute } from './router.ts';
+import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
 
@@ -47,7 +47,7 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
   route('GET', '/v1/models', (c) => c.json(200, { object: 'list', data: g.fleet.models().map(modelObject) }));
   // The SDKs' models.retrieve(id).
   route('GET', '/v1/models/:model', (c) => {
-    const id = tail(c, '/v1/models/:model');
+    const id = c.param();
     const models = g.fleet.models();
     const m = models.find((x) => x.id === id);
     if (m === undefined) throw modelNotFound(id, models);

@@ -13,19 +13,9 @@ import { registerOpenAiRoutes } from './openai-routes.ts';
 export type Handler = (c: Call) => void | Promise<void>;
 /**
  * Registers a route. A path ending in `/:name` matches every path under its prefix (the handler
- * reads the rest with `tail()`); any other path matches exactly.
+ * reads the rest with `c.param()`); any other path matches exactly.
  */
 export type AddRoute = (method: 'GET' | 'POST', path: string, handler: Handler) => void;
-
-/** The part of `c.path` after a `/:name` route's prefix, URL-decoded (a model id may hold `/` or `:`). */
-export function tail(c: Call, route: string): string {
-  const raw = c.path.slice(route.lastIndexOf('/') + 1);
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
 
 interface Route {
   /** The metrics label. */
