@@ -142,23 +142,28 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     });
   });
   // Clients read a model's details before using it (Continue, Open WebUI, ollama-js's show()).
-  route('POST', '/api/show', async (c) => {
-    const b = parseOllamaShow(await readJson(c, g));
-    const id = b.model ?? b.name ?? '';
-    const m = g.fleet.models().find((x) => x.id === id);
-    if (m === undefined)
-      throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
-    c.json(200, {
-      modelfile: '',
-      parameters: '',
-      template: '',
-      details: details(),
-      model_info: {},
-      capabilities: ['completion'],
-      modified_at: now(),
-      workers: m.workers,
-    });
-  });
+  route(
+    'POST',
+    '/api/show',
+    async (c) => {
+      const b = parseOllamaShow(await readJson(c, g));
+      const id = b.model ?? b.name ?? '';
+      const m = g.fleet.models().find((x) => x.id === id);
+      if (m === undefined)
+        throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
+      c.json(200, {
+        modelfile: '',
+        parameters: '',
+        template: '',
+        details: details(),
+        model_info: {},
+        capabilities: ['completion'],
+        modified_at: now(),
+        workers: m.workers,
+      });
+    },
+    { lookup: true }, // not an inference request: it stays out of the recent list
+  );
 
   const run = async (c: Call, kind: 'chat' | 'generate') => {
     const body = await readJson(c, g);

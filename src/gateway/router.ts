@@ -13,9 +13,15 @@ import { registerOpenAiRoutes } from './openai-routes.ts';
 export type Handler = (c: Call) => void | Promise<void>;
 /**
  * Registers a route. A path ending in `/:name` matches every path under its prefix (the handler
- * reads the rest with `c.param()`); any other path matches exactly.
+ * reads the rest with `c.param()`); any other path matches exactly. POSTs under `/v1/` and `/api/`
+ * are inference requests (recorded for the dashboard's recent list) unless `lookup` says otherwise.
  */
-export type AddRoute = (method: 'GET' | 'POST', path: string, handler: Handler) => void;
+export type AddRoute = (
+  method: 'GET' | 'POST',
+  path: string,
+  handler: Handler,
+  opts?: { lookup?: true },
+) => void;
 
 interface Route {
   /** The metrics label. */
@@ -30,8 +36,6 @@ const PUBLIC = /^\/(?:health|ready|favicon\.ico|dashboard\/[\w.-]+)?$/;
 /** Paths whose key may also come as `?key=` (EventSource cannot send headers). */
 const QUERY_KEY = new Set(['/fleet/events', '/fleet/status']);
 const DASHBOARD = '/dashboard/';
-/** POSTs under /v1/ or /api/ that only look something up: not inference requests. */
-const LOOKUPS = new Set(['/api/show']);
 
 /**
  * The gateway's request listener for `node:http`: CORS when enabled, routes by method and exact
@@ -43,9 +47,9 @@ export function createGatewayHandler(g: Gateway): (req: IncomingMessage, res: Se
   const routes = new Map<string, Route>();
   /** Routes by prefix (`/:name` at the end), as [method + ' ' + prefix, route]. */
   const prefixed: Array<[string, Route]> = [];
-  const add: AddRoute = (method, path, handler) => {
+  const add: AddRoute = (method, path, handler, opts) => {
     const inference =
-      method === 'POST' && (path.startsWith('/v1/') || path.startsWith('/api/')) && !LOOKUPS.has(path);
+      method === 'POST' && (path.startsWith('/v1/') || path.startsWith('/api/')) && opts?.lookup !== true;
     const route: Route = { pattern: path, handler, inference };
     const param = /\/:\w+$/.exec(path);
     if (param === null) routes.set(`${method} ${path}`, route);
