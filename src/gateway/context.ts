@@ -13,6 +13,9 @@ import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
 import { streamResponse, type StreamFormat, type StreamOutcome } from './stream-out.ts';
 
+/** A worker state that takes requests. */
+export const isUp = (s: string): boolean => s === 'healthy' || s === 'degraded';
+
 /** Everything the routes share. */
 export interface Gateway {
   fleet: Fleet;

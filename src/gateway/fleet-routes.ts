@@ -1,8 +1,7 @@
 import { formatSseData } from '../core/sse.ts';
-import type { Gateway } from './context.ts';
+import { isUp, type Gateway } from './context.ts';
 import { HttpError } from './errors.ts';
 import type { AddRoute } from './router.ts';
-const isUp = (s: string) => s === 'healthy' || s === 'degraded';
 
 /** `/health`, `/ready`, `/metrics`, `/fleet/status`, `/fleet/events`, `POST /fleet/reload`. */
 export function registerFleetRoutes(route: AddRoute, g: Gateway): void {

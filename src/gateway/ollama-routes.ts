@@ -1,7 +1,15 @@
 import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import type { Call } from './call.ts';
-import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
+import {
+  answerJson,
+  answerStream,
+  clientAbort,
+  fleetOptions,
+  isUp,
+  readJson,
+  type Gateway,
+} from './context.ts';
 import { HttpError } from './errors.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
@@ -119,12 +127,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   );
   // Ollama's "running models": those with at least one worker taking requests now.
   route('GET', '/api/ps', (c) => {
-    const up = new Set(
-      g.fleet
-        .stats()
-        .workers.filter((w) => w.state === 'healthy' || w.state === 'degraded')
-        .map((w) => w.id),
-    );
+    const up = new Set(g.fleet.workers.filter((w) => isUp(w.state)).map((w) => w.id));
     c.json(200, {
       models: g.fleet
         .models()
