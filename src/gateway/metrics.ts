@@ -151,7 +151,7 @@ export class GatewayMetrics {
   }
 
   async text(): Promise<string> {
-    this.#snapshot = undefined; // a fresh snapshot for this scrape, taken by the first gauge
+    // The first gauge takes the snapshot; it is dropped when the scrape ends, so the next is fresh.
     try {
       return await this.#registry.metrics();
     } finally {
