@@ -51,12 +51,7 @@ export class Cors {
 
 function checkOrigin(o: string): void {
   if (o === '*') return;
-  let url: URL | undefined;
-  try {
-    url = new URL(o);
-  } catch {
-    url = undefined;
-  }
+  const url = URL.canParse(o) ? new URL(o) : undefined;
   if (url === undefined || url.origin === 'null' || url.origin !== o.replace(/\/$/, '').toLowerCase())
     throw new FleetError(
       'FLEET_INPUT_INVALID',
