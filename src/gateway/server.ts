@@ -129,6 +129,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     reload: () => reload(),
   };
   const server = createServer(createGatewayHandler(g));
+  // Node 20 closes an idle keep-alive connection after 5 s. httpx (under the OpenAI Python SDK)
+  // keeps idle connections as long, and Python's requests with no limit: such a client can send
+  // its next POST on a connection the gateway is closing, and get a reset it does not retry. 65 s
+  // (the default of newer Node versions) outlasts httpx; idle connections still close at drain.
+  server.keepAliveTimeout = 65_000;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -162,6 +162,8 @@ describe('gateway errors: OpenAI shape, honest statuses', () => {
     expect(mine.headers.get('x-fleet-worker')).toBe('a');
     const made = await post(`${gw.url}/v1/chat/completions`, CHAT);
     expect(made.headers.get('x-request-id')).toMatch(/^req-\d+$/);
+    // Idle connections are kept 65 s, past the 5 s idle expiry of common clients (no reset race).
+    expect(made.headers.get('keep-alive')).toBe('timeout=65');
     const m = await (await fetch(`${gw.url}/metrics`)).text();
     expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\*",status="404"\} 3/);
     expect(m).toMatch(/fleet_gateway_http_requests_total\{route="\/dashboard\/:file",status="404"\} 1/);
