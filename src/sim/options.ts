@@ -59,19 +59,22 @@ function num(
   return value;
 }
 
+/** The fault settings there are (a spec file's `faults` is checked against the same list). */
+export const FAULT_KEYS = [
+  'errorRate',
+  'errorStatus',
+  'hangRate',
+  'dropRate',
+  'slowFirstTokenMs',
+  'malformedRate',
+  'midStreamErrorRate',
+  'crashAfter',
+] as const;
+
 /** Validates fault settings, naming the bad field. */
 export function validateFaults(f: SimFaults, where = 'sim faults'): SimFaults {
   if (typeof f !== 'object' || f === null || Array.isArray(f)) fail(where, 'faults', 'an object', f);
-  const known = new Set([
-    'errorRate',
-    'errorStatus',
-    'hangRate',
-    'dropRate',
-    'slowFirstTokenMs',
-    'malformedRate',
-    'midStreamErrorRate',
-    'crashAfter',
-  ]);
+  const known = new Set<string>(FAULT_KEYS);
   for (const k of Object.keys(f)) {
     if (!known.has(k)) fail(where, `faults.${k}`, `one of ${[...known].join(', ')}`, k);
   }

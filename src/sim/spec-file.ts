@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { FleetError } from '../core/errors.ts';
+import { FAULT_KEYS } from './options.ts';
 import type { SimWorkerOptions } from './types.ts';
 
 /**
@@ -31,17 +32,6 @@ const OPTION_KEYS = [
   'port',
   'streamTickMs',
   'logLimit',
-] as const;
-
-const FAULT_KEYS = [
-  'errorRate',
-  'errorStatus',
-  'hangRate',
-  'dropRate',
-  'slowFirstTokenMs',
-  'malformedRate',
-  'midStreamErrorRate',
-  'crashAfter',
 ] as const;
 
 /** `decode_tps` -> `decodeTps`. */

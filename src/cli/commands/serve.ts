@@ -4,7 +4,7 @@ import { FleetError } from '../../core/errors.ts';
 import { startGateway } from '../../gateway/index.ts';
 import { splitList } from '../../config/parse.ts';
 import type { FleetConfig } from '../../config/types.ts';
-import { ExitCode, type Io } from '../io.ts';
+import { ExitCode, stopSignal, type Io } from '../io.ts';
 import { CONFIG_FLAG, loadFleetConfig, SETTINGS_FLAG, type ConfigFlags } from '../load.ts';
 
 interface ServeFlags extends ConfigFlags {
@@ -116,15 +116,7 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
     );
   };
   process.on('SIGHUP', onHup);
-  const signal = await new Promise<NodeJS.Signals>((resolve) => {
-    const onSignal = (s: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolve(s);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signal = await stopSignal();
   process.off('SIGHUP', onHup);
   if (signal === 'SIGTERM') {
     io.err('SIGTERM: draining (finishing in-flight requests)...\n');

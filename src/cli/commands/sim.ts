@@ -9,7 +9,7 @@ import {
   type SimType,
   type SimWorkerOptions,
 } from '../../sim/index.ts';
-import { ExitCode, type Io } from '../io.ts';
+import { ExitCode, stopSignal, type Io } from '../io.ts';
 
 interface SimFlags {
   workers?: string;
@@ -192,15 +192,7 @@ async function runSim(flags: SimFlags, io: Io): Promise<number> {
     );
   }
   io.err(`${fleet.workers.length} simulated worker(s) up; stop with Ctrl-C.\n`);
-  const signal = await new Promise<NodeJS.Signals>((resolveSignal) => {
-    const onSignal = (s: NodeJS.Signals) => {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      resolveSignal(s);
-    };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
-  });
+  const signal = await stopSignal();
   await fleet.close();
   io.err(`sim: stopped (${signal})\n`);
   return signal === 'SIGINT' ? ExitCode.Interrupted : ExitCode.Ok;
