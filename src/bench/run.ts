@@ -398,16 +398,7 @@ class Runner {
     const stop = this.monitor();
     const signal = this.o.signal;
     let t0 = 0;
-    const send = (index: number, scheduledAt: number) =>
-      sendAndRecord({
-        fleet,
-        clock: this.clock,
-        prompt: this.prompts.next(),
-        maxTokens: this.o.maxTokens,
-        stream: this.o.stream,
-        index,
-        scheduledAt,
-      });
+    const send = this.#sender(fleet);
     // Requests the interruption itself cancelled measure nothing about the fleet: left out.
     const cut = (s: Sample) => signal?.aborted === true && !s.ok && CANCELLED.has(s.error ?? '');
     const onSample = (s: Sample) => {
@@ -464,19 +455,24 @@ class Runner {
       this.clock,
       n,
       Math.max(1, Math.min(n, cap)),
-      (i, at) =>
-        sendAndRecord({
-          fleet,
-          clock: this.clock,
-          prompt: this.prompts.next(),
-          maxTokens: this.o.maxTokens,
-          stream: this.o.stream,
-          index: i,
-          scheduledAt: at,
-        }),
+      this.#sender(fleet),
       undefined,
       this.o.signal,
     );
+  }
+
+  /** Sends request `index` (the next prompt) through `fleet` and records it as a Sample. */
+  #sender(fleet: Fleet): (index: number, scheduledAt: number) => Promise<Sample> {
+    return (index, scheduledAt) =>
+      sendAndRecord({
+        fleet,
+        clock: this.clock,
+        prompt: this.prompts.next(),
+        maxTokens: this.o.maxTokens,
+        stream: this.o.stream,
+        index,
+        scheduledAt,
+      });
   }
 }
 
