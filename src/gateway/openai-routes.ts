@@ -3,6 +3,7 @@ import { formatSseData } from '../core/sse.ts';
 import type { ChatChunk, Completion } from '../core/openai.ts';
 import { modelNotFound, type HttpError } from './errors.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
+import { parseResponses, responsesFormat, toResponse } from './responses.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
@@ -35,7 +36,7 @@ function completionSse(r: Completion, includeUsage: boolean): string {
   return `${out}data: [DONE]\n\n`;
 }
 
-/** `/v1/chat/completions`, `/v1/completions`, `/v1/embeddings`, `/v1/models`. */
+/** `/v1/chat/completions`, `/v1/completions`, `/v1/responses`, `/v1/embeddings`, `/v1/models`. */
 export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
   const modelObject = (m: { id: string; workers: string[] }) => ({
     id: m.id,
@@ -98,6 +99,21 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
     }
     const r = await g.fleet.complete(req, fleetOptions(c, ac.signal));
     answerJson(c, r.response, r.worker);
+  });
+
+  // The Responses API, over chat completions (src/gateway/responses.ts).
+  route('POST', '/v1/responses', async (c) => {
+    const { chat, stream, echo } = parseResponses(await readJson(c, g));
+    c.model = chat.model;
+    const ac = clientAbort(c);
+    const opts = fleetOptions(c, ac.signal, chat.messages);
+    if (stream) {
+      const nowSec = () => Math.floor(g.clock.wallNow() / 1000);
+      const format = responsesFormat(echo, { model: chat.model ?? '', nowSec });
+      return answerStream(c, g, g.fleet.chatStream(chat, opts), ac, format);
+    }
+    const r = await g.fleet.chat(chat, opts);
+    answerJson(c, toResponse(r.response, echo), r.worker);
   });
 
   route('POST', '/v1/embeddings', async (c) => {

@@ -1,0 +1,204 @@
+import OpenAI from 'openai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parseResponses } from '../../src/gateway/responses.ts';
+import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
+
+afterEach(closeAll);
+
+describe('/v1/responses (the Responses API over chat completions)', () => {
+  it('the SDK: a response with one message, usage, and the worker named', async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('a'), sim('b')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const { data, response } = await client.responses
+      .create({ model: 'sim-model', input: 'Hello there', max_output_tokens: 5 })
+      .withResponse();
+    expect(data).toMatchObject({ object: 'response', model: 'sim-model', max_output_tokens: 5, error: null });
+    expect(data.id).toMatch(/^resp_/);
+    expect(data.output).toHaveLength(1);
+    expect(data.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed' });
+    expect(data.output_text.trim().split(' ')).toHaveLength(5);
+    expect(data.usage).toMatchObject({ output_tokens: 5 });
+    expect(data.usage!.input_tokens).toBeGreaterThan(0);
+    expect(data.usage!.total_tokens).toBe(data.usage!.input_tokens + 5);
+    const worker = response.headers.get('x-fleet-worker')!;
+    expect(s.workers.find((w) => w.id === worker)!.stats().completed).toBe(1);
+    // Instructions and earlier turns reach the worker: the prompt it counted grows with them.
+    const longer = await client.responses.create({
+      model: 'sim-model',
+      instructions: 'You are a careful assistant who answers in one short sentence.',
+      input: [
+        { role: 'user', content: 'Hello there' },
+        { role: 'assistant', content: 'Hi! How can I help?' },
+        { role: 'user', content: [{ type: 'input_text', text: 'Tell me about the fleet.' }] },
+      ],
+      max_output_tokens: 5,
+    });
+    expect(longer.usage!.input_tokens).toBeGreaterThan(data.usage!.input_tokens + 10);
+  });
+
+  it('a cut-short answer is incomplete, with the reason', async () => {
+    const { gw } = await startFleetGateway([sim('a', { outputTokens: 20 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const r = await client.responses.create({ model: 'sim-model', input: 'Hi', max_output_tokens: 3 });
+    expect(r.status).toBe('incomplete');
+    expect(r.incomplete_details).toEqual({ reason: 'max_output_tokens' });
+    const whole = await client.responses.create({ model: 'sim-model', input: 'Hi' });
+    expect(whole.status).toBe('completed');
+    expect(whole.incomplete_details).toBeNull();
+    expect(whole.output_text.trim().split(' ')).toHaveLength(20);
+  });
+
+  it("the SDK's stream helper: every event in order, the text as it comes, then the whole response", async () => {
+    const { gw } = await startFleetGateway([sim('a', { outputTokens: 12, decodeTps: 100 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = client.responses.stream({ model: 'sim-model', input: 'Tell me a story' });
+    const types: string[] = [];
+    const seqs: number[] = [];
+    let deltas = '';
+    for await (const e of stream) {
+      types.push(e.type);
+      seqs.push(e.sequence_number);
+      if (e.type === 'response.output_text.delta') deltas += e.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(types.slice(0, 4)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+      'response.content_part.added',
+    ]);
+    expect(types.slice(-4)).toEqual([
+      'response.output_text.done',
+      'response.content_part.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    const middle = types.slice(4, -4);
+    expect(middle.length).toBeGreaterThan(1); // the text comes in pieces, as the worker streams it
+    expect(middle.every((t) => t === 'response.output_text.delta')).toBe(true);
+    expect(seqs).toEqual(seqs.map((_, i) => i));
+    expect(deltas.trim().split(' ')).toHaveLength(12);
+    expect(final.output_text).toBe(deltas);
+    expect(final.status).toBe('completed');
+    expect(final.usage).toMatchObject({ output_tokens: 12 });
+  });
+
+  it('an upstream failure mid-stream: response.failed with the error and the text so far', async () => {
+    const { gw } = await startFleetGateway(
+      [sim('a', { faults: { midStreamErrorRate: 1 }, outputTokens: 10 })],
+      { settings: { max_retries: 0 } },
+    );
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = client.responses.stream({ model: 'sim-model', input: 'Hi' });
+    const types: string[] = [];
+    let deltas = '';
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.output_text.delta') deltas += e.delta;
+    }
+    expect(types[0]).toBe('response.created');
+    expect(types.at(-1)).toBe('response.failed');
+    expect(types).not.toContain('response.completed');
+    const final = await stream.finalResponse();
+    expect(final.status).toBe('failed');
+    expect(final.error).toMatchObject({ code: 'FLEET_UPSTREAM_SERVER' });
+    expect(final.error!.message).toContain('simulated failure');
+    expect(final.output_text).toBe(deltas);
+  });
+
+  it('refuses what it cannot do with a 400 naming the field; an unknown model is a 404', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const tools = await client.responses
+      .create({
+        model: 'llama3',
+        input: 'Weather?',
+        tools: [{ type: 'function', name: 'weather', parameters: {}, strict: false }],
+      })
+      .catch((e: unknown) => e);
+    expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((tools as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');
+    expect((tools as Error).message).toContain('/v1/chat/completions');
+    const chained = await client.responses
+      .create({ model: 'llama3', input: 'And then?', previous_response_id: 'resp_1' })
+      .catch((e: unknown) => e);
+    expect((chained as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('previous_response_id');
+    const unknown = await client.responses.create({ model: 'gpt-5', input: 'Hi' }).catch((e: unknown) => e);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect((unknown as Error).message).toContain('llama3');
+    // Without the SDK: a missing input, and an item type the gateway does not take.
+    let r = await post(`${gw.url}/v1/responses`, { model: 'llama3' });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: { param: 'input', code: 'invalid_body' } });
+    r = await post(`${gw.url}/v1/responses`, {
+      model: 'llama3',
+      input: [{ type: 'function_call_output', call_id: 'c1', output: '{}' }],
+    });
+    expect(r.status).toBe(400);
+    expect(await r.json()).toMatchObject({ error: { param: 'input[0].type' } });
+  });
+
+  it('maps the request onto a chat request', () => {
+    const { chat, stream, echo } = parseResponses({
+      model: 'm',
+      instructions: 'Be brief.',
+      input: [
+        {
+          type: 'message',
+          role: 'assistant',
+          id: 'msg_1',
+          status: 'completed',
+          content: [{ type: 'output_text', text: 'Hello.', annotations: [] }],
+        },
+        {
+          type: 'message',
+          role: 'user',
+          content: [
+            { type: 'input_text', text: 'What is in ' },
+            { type: 'input_image', image_url: 'data:image/png;base64,AAAA', detail: 'low' },
+          ],
+        },
+      ],
+      max_output_tokens: 50,
+      temperature: 0.2,
+      top_p: 0.9,
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+      stream: true,
+      store: false,
+    });
+    expect(chat).toEqual({
+      model: 'm',
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'assistant', content: 'Hello.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in ' },
+            { type: 'image_url', image_url: { url: 'data:image/png;base64,AAAA', detail: 'low' } },
+          ],
+        },
+      ],
+      max_tokens: 50,
+      temperature: 0.2,
+      top_p: 0.9,
+      response_format: {
+        type: 'json_schema',
+        json_schema: { name: 'answer', schema: { type: 'object' }, strict: true },
+      },
+      stream: true,
+      stream_options: { include_usage: true },
+    });
+    expect(stream).toBe(true);
+    expect(echo).toEqual({ instructions: 'Be brief.', max_output_tokens: 50, temperature: 0.2, top_p: 0.9 });
+    expect(parseResponses({ input: 'x', text: { format: { type: 'json_object' } } }).chat).toEqual({
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_object' },
+    });
+    expect(() => parseResponses({ input: 'x', max_output_tokens: 0 })).toThrow(/max_output_tokens/);
+    expect(() => parseResponses({ input: [{ role: 'tool', content: 'x' }] })).toThrow(/input\[0\]\.role/);
+    expect(() => parseResponses({ input: [{ role: 'user', content: [{ type: 'input_file' }] }] })).toThrow(
+      /input\[0\]\.content\[0\]: "input_file" parts are not supported/,
+    );
+  });
+});
