@@ -7,9 +7,10 @@ import type { StreamFormat } from './stream-out.ts';
  * OpenAI's Responses API (`POST /v1/responses`) over the fleet's chat completions, for clients that
  * speak only it (the Vercel AI SDK's default, the OpenAI Agents SDK, `client.responses.create`).
  * Text in, text out: input messages (text and image parts), instructions, sampling, output length
- * and JSON output formats map onto a chat request; the answer comes back as one message item.
- * The gateway keeps no responses, so `previous_response_id` is refused, and tools and other item
- * types get a 400 that points to /v1/chat/completions. Reasoning text is not passed on.
+ * and JSON output formats map onto a chat request; the answer comes back as a message item, after
+ * a reasoning item when the model's server sends reasoning text. The gateway keeps no responses,
+ * so `previous_response_id` is refused, and tools and other item types get a 400 that points to
+ * /v1/chat/completions.
  */
 
 type Json = Record<string, unknown>;
@@ -220,19 +221,29 @@ function responseObject(
   };
 }
 
-const textPart = (text: string) => ({ type: 'output_text', text, annotations: [] });
-const messageItem = (id: string, status: 'in_progress' | 'completed' | 'incomplete', parts: Json[]) => ({
-  id: `msg_${id}`,
-  type: 'message',
-  status,
-  role: 'assistant',
-  content: parts,
-});
+/** An output item: the answer's text (a message) or the model's reasoning text. */
+type Kind = 'message' | 'reasoning';
+type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-/** A whole chat completion as a Response object. */
+/** The one content part of an item, holding `text`. */
+const part = (kind: Kind, text: string): Json =>
+  kind === 'message' ? { type: 'output_text', text, annotations: [] } : { type: 'reasoning_text', text };
+
+const itemId = (kind: Kind, id: string) => (kind === 'message' ? `msg_${id}` : `rs_${id}`);
+
+function item(kind: Kind, id: string, status: ItemStatus, parts: Json[]): Json {
+  return kind === 'message'
+    ? { id: itemId(kind, id), type: 'message', status, role: 'assistant', content: parts }
+    : { id: itemId(kind, id), type: 'reasoning', status, summary: [], content: parts };
+}
+
+/** A whole chat completion as a Response object: the reasoning item if any, then the message. */
 export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json {
   const choice = r.choices[0];
-  const text = choice?.message.content ?? '';
+  const output: Json[] = [];
+  const reasoning = choice?.message.reasoning;
+  if (reasoning) output.push(item('reasoning', r.id, 'completed', [part('reasoning', reasoning)]));
+  output.push(item('message', r.id, 'completed', [part('message', choice?.message.content ?? '')]));
   const u = r.usage;
   return responseObject(
     r.id,
@@ -240,7 +251,7 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
     r.model,
     echo,
     choice?.finish_reason === 'length' ? 'incomplete' : 'completed',
-    [messageItem(r.id, 'completed', [textPart(text)])],
+    output,
     u === undefined
       ? undefined
       : {
@@ -252,41 +263,80 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
 }
 
 /**
- * The Responses streaming events for a chat stream: created and in_progress, the message item and
- * its text part opened, one `response.output_text.delta` per chunk with text, then the text, the
- * part and the item closed and `response.completed` with the usage. Every event carries its
- * `sequence_number`. An error after the headers went out is `response.failed`.
+ * The Responses streaming events for a chat stream: created and in_progress; then, for reasoning
+ * text if the model streams some and for the answer's text after it, an output item with its one
+ * content part opened, a delta event per chunk (`response.reasoning_text.delta`,
+ * `response.output_text.delta`) and the text, the part and the item closed; last
+ * `response.completed` with the usage. There is always a message item, empty if no text came.
+ * Every event carries its `sequence_number`. An error after the headers went out is
+ * `response.failed`, holding the error and the text so far.
  */
 export function responsesFormat(
   echo: ResponsesCall['echo'],
   fallback: { model: string; nowSec: () => number },
 ): StreamFormat {
   let seq = 0;
-  let opened: { id: string; createdAt: number; model: string } | undefined;
-  let text = '';
+  let started: { id: string; createdAt: number; model: string } | undefined;
+  /** Closed items, as they go into the final response. */
+  const done: Json[] = [];
+  let open: { kind: Kind; text: string } | undefined;
   let finish: string | null = null;
   let usage: Tokens | undefined;
-  /** An id when the stream produced no chunk to take one from (headers went out on a keep-alive). */
-  const fallbackId = () => `fleet-${fallback.nowSec()}`;
   const event = (type: string, fields: Json) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`;
-  /** An event about the one text part (content 0 of output item 0). */
+  /** An event about the open item's one content part. */
   const partEvent = (type: string, fields: Json) =>
-    `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, item_id: `msg_${opened!.id}`, output_index: 0, content_index: 0, ...fields })}\n\n`;
-  const open = (id: string, createdAt: number, model: string): string => {
-    opened = { id, createdAt, model };
-    const start = responseObject(id, createdAt, model, echo, 'in_progress', []);
+    event(type, {
+      item_id: itemId(open!.kind, started!.id),
+      output_index: done.length,
+      content_index: 0,
+      ...fields,
+    });
+  const start = (id: string, createdAt: number, model: string): string => {
+    started = { id, createdAt, model };
+    const r = responseObject(id, createdAt, model, echo, 'in_progress', []);
+    return event('response.created', { response: r }) + event('response.in_progress', { response: r });
+  };
+  const startFallback = () => start(`fleet-${fallback.nowSec()}`, fallback.nowSec(), fallback.model);
+  const openItem = (kind: Kind): string => {
+    open = { kind, text: '' };
     return (
-      event('response.created', { response: start }) +
-      event('response.in_progress', { response: start }) +
-      event('response.output_item.added', { output_index: 0, item: messageItem(id, 'in_progress', []) }) +
-      partEvent('response.content_part.added', { part: textPart('') })
+      event('response.output_item.added', {
+        output_index: done.length,
+        item: item(kind, started!.id, 'in_progress', []),
+      }) + partEvent('response.content_part.added', { part: part(kind, '') })
     );
+  };
+  const closeItem = (status: ItemStatus): string => {
+    const { kind, text } = open!;
+    const p = part(kind, text);
+    const closed = item(kind, started!.id, status, [p]);
+    const out =
+      partEvent(kind === 'message' ? 'response.output_text.done' : 'response.reasoning_text.done', {
+        text,
+        ...(kind === 'message' ? { logprobs: [] } : {}),
+      }) +
+      partEvent('response.content_part.done', { part: p }) +
+      event('response.output_item.done', { output_index: done.length, item: closed });
+    done.push(closed);
+    open = undefined;
+    return out;
+  };
+  /** Text of `kind`: into the open item, or a new one (closing the other kind's). */
+  const delta = (kind: Kind, text: string): string => {
+    let out = '';
+    if (open?.kind !== kind) {
+      if (open !== undefined) out += closeItem('completed');
+      out += openItem(kind);
+    }
+    open!.text += text;
+    const type = kind === 'message' ? 'response.output_text.delta' : 'response.reasoning_text.delta';
+    return out + partEvent(type, kind === 'message' ? { delta: text, logprobs: [] } : { delta: text });
   };
   return {
     contentType: 'text/event-stream; charset=utf-8',
     chunk: (c: ChatChunk) => {
-      let out = opened === undefined ? open(c.id, c.created, c.model) : '';
+      let out = started === undefined ? start(c.id, c.created, c.model) : '';
       const ch = c.choices[0];
       if (ch?.finish_reason) finish = ch.finish_reason;
       if (c.usage)
@@ -295,52 +345,41 @@ export function responsesFormat(
           output: c.usage.completion_tokens,
           cached: c.usage.prompt_tokens_details?.cached_tokens,
         };
-      const delta = ch?.delta.content;
-      if (typeof delta === 'string' && delta !== '') {
-        text += delta;
-        out += partEvent('response.output_text.delta', { delta, logprobs: [] });
-      }
+      const reasoning = ch?.delta.reasoning;
+      if (reasoning) out += delta('reasoning', reasoning);
+      const text = ch?.delta.content;
+      if (typeof text === 'string' && text !== '') out += delta('message', text);
       return out;
     },
-    // After the headers: `response.failed`, holding the error and the text so far. (No `error`
-    // event: the openai SDK's stream helper takes one as its own failure, not as data.)
     error: (e: HttpError) => {
       const { code, message } = e.body().error;
-      let out = opened === undefined ? open(fallbackId(), fallback.nowSec(), fallback.model) : '';
-      const o = opened!;
-      const failed = responseObject(o.id, o.createdAt, o.model, echo, 'failed', [
-        messageItem(o.id, 'incomplete', [textPart(text)]),
-      ]);
+      let out = started === undefined ? startFallback() : '';
+      if (open !== undefined) out += closeItem('incomplete');
+      const s = started!;
+      const failed = responseObject(s.id, s.createdAt, s.model, echo, 'failed', done);
       failed['error'] = { code, message };
-      out += event('response.failed', { response: failed });
-      return out;
+      return out + event('response.failed', { response: failed });
     },
     end: (meta: RequestMeta | undefined) => {
-      let out = opened === undefined ? open(fallbackId(), fallback.nowSec(), fallback.model) : '';
-      const o = opened!;
+      let out = started === undefined ? startFallback() : '';
+      if (open?.kind !== 'message') {
+        if (open !== undefined) out += closeItem('completed');
+        out += openItem('message');
+      }
+      out += closeItem('completed');
+      const s = started!;
       const tokens =
         usage ??
         (meta?.promptTokens !== undefined || meta?.outputTokens !== undefined
           ? { input: meta.promptTokens ?? 0, output: meta.outputTokens ?? 0 }
           : undefined);
-      const part = textPart(text);
-      const item = messageItem(o.id, 'completed', [part]);
-      out +=
-        partEvent('response.output_text.done', { text, logprobs: [] }) +
-        partEvent('response.content_part.done', { part }) +
-        event('response.output_item.done', { output_index: 0, item }) +
+      const status = finish === 'length' ? 'incomplete' : 'completed';
+      return (
+        out +
         event('response.completed', {
-          response: responseObject(
-            o.id,
-            o.createdAt,
-            o.model,
-            echo,
-            finish === 'length' ? 'incomplete' : 'completed',
-            [item],
-            tokens,
-          ),
-        });
-      return out;
+          response: responseObject(s.id, s.createdAt, s.model, echo, status, done, tokens),
+        })
+      );
     },
     keepAlive: ': keep-alive\n\n',
   };

@@ -83,6 +83,40 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(final.usage).toMatchObject({ output_tokens: 12 });
   });
 
+  it("a thinking model's reasoning comes as a reasoning item before the message, whole and streamed", async () => {
+    const { gw } = await startFleetGateway([
+      sim('a', { type: 'llama_cpp', reasoningTokens: 6, outputTokens: 10, decodeTps: 100 }),
+    ]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const whole = await client.responses.create({ model: 'sim-model', input: 'Think first' });
+    expect(whole.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    const thought = whole.output[0] as { content?: Array<{ type: string; text: string }> };
+    expect(thought.content![0]!.type).toBe('reasoning_text');
+    expect(thought.content![0]!.text.trim().split(' ').length).toBeGreaterThan(0);
+    expect(whole.output_text.trim()).not.toBe('');
+    expect(whole.output_text).not.toContain(thought.content![0]!.text.trim());
+
+    const stream = client.responses.stream({ model: 'sim-model', input: 'Think first' });
+    const types: string[] = [];
+    let reasoning = '';
+    let text = '';
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.reasoning_text.delta') reasoning += e.delta;
+      if (e.type === 'response.output_text.delta') text += e.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(final.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
+    const streamed = final.output[0] as { content?: Array<{ text: string }> };
+    expect(streamed.content![0]!.text).toBe(reasoning);
+    expect(final.output_text).toBe(text);
+    // The reasoning item is closed before the message item opens.
+    const firstText = types.indexOf('response.output_text.delta');
+    expect(types.lastIndexOf('response.reasoning_text.delta')).toBeLessThan(firstText);
+    expect(types.slice(0, firstText).filter((t) => t === 'response.output_item.done')).toHaveLength(1);
+    expect(types.filter((t) => t === 'response.output_item.added')).toHaveLength(2);
+  });
+
   it('an upstream failure mid-stream: response.failed with the error and the text so far', async () => {
     const { gw } = await startFleetGateway(
       [sim('a', { faults: { midStreamErrorRate: 1 }, outputTokens: 10 })],
