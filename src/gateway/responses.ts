@@ -119,7 +119,14 @@ export interface ResponsesCall {
   chat: ChatRequest;
   stream: boolean;
   /** Echoed in the response object. */
-  echo: { instructions: string | null; max_output_tokens: number | null; temperature: number; top_p: number };
+  echo: {
+    instructions: string | null;
+    max_output_tokens: number | null;
+    temperature: number;
+    top_p: number;
+    /** The `text` setting asked for (the output format). */
+    text: Json;
+  };
 }
 
 /** Checks a `/v1/responses` body and turns it into a chat request; a 400 names what is wrong. */
@@ -168,6 +175,7 @@ export function parseResponses(body: unknown): ResponsesCall {
       max_output_tokens: maxOut ?? null,
       temperature: temperature ?? 1,
       top_p: topP ?? 1,
+      text: format === undefined ? { format: { type: 'text' } } : (body['text'] as Json),
     },
   };
 }
@@ -202,7 +210,7 @@ function responseObject(
     parallel_tool_calls: false,
     previous_response_id: null,
     temperature: echo.temperature,
-    text: { format: { type: 'text' } },
+    text: echo.text,
     tool_choice: 'none',
     tools: [],
     top_p: echo.top_p,

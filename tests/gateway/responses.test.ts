@@ -12,7 +12,13 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     const { data, response } = await client.responses
       .create({ model: 'sim-model', input: 'Hello there', max_output_tokens: 5 })
       .withResponse();
-    expect(data).toMatchObject({ object: 'response', model: 'sim-model', max_output_tokens: 5, error: null });
+    expect(data).toMatchObject({
+      object: 'response',
+      model: 'sim-model',
+      max_output_tokens: 5,
+      error: null,
+      text: { format: { type: 'text' } },
+    });
     expect(data.id).toMatch(/^resp_/);
     expect(data.output).toHaveLength(1);
     expect(data.output[0]).toMatchObject({ type: 'message', role: 'assistant', status: 'completed' });
@@ -224,7 +230,13 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       stream_options: { include_usage: true },
     });
     expect(stream).toBe(true);
-    expect(echo).toEqual({ instructions: 'Be brief.', max_output_tokens: 50, temperature: 0.2, top_p: 0.9 });
+    expect(echo).toEqual({
+      instructions: 'Be brief.',
+      max_output_tokens: 50,
+      temperature: 0.2,
+      top_p: 0.9,
+      text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+    });
     expect(parseResponses({ input: 'x', text: { format: { type: 'json_object' } } }).chat).toEqual({
       messages: [{ role: 'user', content: 'x' }],
       response_format: { type: 'json_object' },
