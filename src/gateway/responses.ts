@@ -1,4 +1,11 @@
-import type { ChatChunk, ChatCompletion, ChatMessage, ChatRequest, ContentPart } from '../core/openai.ts';
+import type {
+  ChatChunk,
+  ChatCompletion,
+  ChatMessage,
+  ChatRequest,
+  ContentPart,
+  Usage,
+} from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import { badRequest, type HttpError } from './errors.ts';
 import type { StreamFormat } from './stream-out.ts';
@@ -186,7 +193,17 @@ interface Tokens {
   cached?: number | undefined;
 }
 
-/** The Response object: one message item holding `text`. */
+const tokensOf = (u: Usage): Tokens => ({
+  input: u.prompt_tokens,
+  output: u.completion_tokens,
+  cached: u.prompt_tokens_details?.cached_tokens,
+});
+
+/** A finished response's status: incomplete when the output limit cut it short. */
+const finishedStatus = (finishReason: string | null | undefined) =>
+  finishReason === 'length' ? 'incomplete' : 'completed';
+
+/** The Response object around `output` (its items), echoing the request's settings. */
 function responseObject(
   id: string,
   createdAt: number,
@@ -252,22 +269,8 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
   const reasoning = choice?.message.reasoning;
   if (reasoning) output.push(item('reasoning', r.id, 'completed', [part('reasoning', reasoning)]));
   output.push(item('message', r.id, 'completed', [part('message', choice?.message.content ?? '')]));
-  const u = r.usage;
-  return responseObject(
-    r.id,
-    r.created,
-    r.model,
-    echo,
-    choice?.finish_reason === 'length' ? 'incomplete' : 'completed',
-    output,
-    u === undefined
-      ? undefined
-      : {
-          input: u.prompt_tokens,
-          output: u.completion_tokens,
-          cached: u.prompt_tokens_details?.cached_tokens,
-        },
-  );
+  const usage = r.usage === undefined ? undefined : tokensOf(r.usage);
+  return responseObject(r.id, r.created, r.model, echo, finishedStatus(choice?.finish_reason), output, usage);
 }
 
 /**
@@ -305,7 +308,10 @@ export function responsesFormat(
     const r = responseObject(id, createdAt, model, echo, 'in_progress', []);
     return event('response.created', { response: r }) + event('response.in_progress', { response: r });
   };
-  const startFallback = () => start(`fleet-${fallback.nowSec()}`, fallback.nowSec(), fallback.model);
+  const startFallback = () => {
+    const sec = fallback.nowSec();
+    return start(`fleet-${sec}`, sec, fallback.model);
+  };
   const openItem = (kind: Kind): string => {
     open = { kind, text: '' };
     return (
@@ -330,13 +336,14 @@ export function responsesFormat(
     open = undefined;
     return out;
   };
-  /** Text of `kind`: into the open item, or a new one (closing the other kind's). */
+  /** Makes the open item one of `kind`: closes the other kind's, opens a new one. */
+  const openKind = (kind: Kind): string => {
+    if (open?.kind === kind) return '';
+    return (open === undefined ? '' : closeItem('completed')) + openItem(kind);
+  };
+  /** Text of `kind`, into the open item of that kind. */
   const delta = (kind: Kind, text: string): string => {
-    let out = '';
-    if (open?.kind !== kind) {
-      if (open !== undefined) out += closeItem('completed');
-      out += openItem(kind);
-    }
+    const out = openKind(kind);
     open!.text += text;
     const type = kind === 'message' ? 'response.output_text.delta' : 'response.reasoning_text.delta';
     return out + partEvent(type, kind === 'message' ? { delta: text, logprobs: [] } : { delta: text });
@@ -347,12 +354,7 @@ export function responsesFormat(
       let out = started === undefined ? start(c.id, c.created, c.model) : '';
       const ch = c.choices[0];
       if (ch?.finish_reason) finish = ch.finish_reason;
-      if (c.usage)
-        usage = {
-          input: c.usage.prompt_tokens,
-          output: c.usage.completion_tokens,
-          cached: c.usage.prompt_tokens_details?.cached_tokens,
-        };
+      if (c.usage) usage = tokensOf(c.usage);
       const reasoning = ch?.delta.reasoning;
       if (reasoning) out += delta('reasoning', reasoning);
       const text = ch?.delta.content;
@@ -370,18 +372,14 @@ export function responsesFormat(
     },
     end: (meta: RequestMeta | undefined) => {
       let out = started === undefined ? startFallback() : '';
-      if (open?.kind !== 'message') {
-        if (open !== undefined) out += closeItem('completed');
-        out += openItem('message');
-      }
-      out += closeItem('completed');
+      out += openKind('message') + closeItem('completed'); // always a message item, if empty
       const s = started!;
       const tokens =
         usage ??
         (meta?.promptTokens !== undefined || meta?.outputTokens !== undefined
           ? { input: meta.promptTokens ?? 0, output: meta.outputTokens ?? 0 }
           : undefined);
-      const status = finish === 'length' ? 'incomplete' : 'completed';
+      const status = finishedStatus(finish);
       return (
         out +
         event('response.completed', {
