@@ -5,6 +5,7 @@ import { copyWith } from '../core/objects.ts';
 
 export { Fleet, type FleetDeps } from './fleet.ts';
 export { FleetStream } from './stream.ts';
+export { noWorkerError } from './scheduler.ts';
 export type * from './types.ts';
 export type { ReloadResult } from './reload.ts';
 

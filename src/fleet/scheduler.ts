@@ -72,6 +72,20 @@ const ANY = '*';
  * expected to finish clearly sooner (pickHedge); the caller keeps whichever answer comes first and
  * cancels the other. Hedges use only idle slots: a request that has to queue preempts one.
  */
+/**
+ * The error for a model no worker serves (`known`: the models served, which callers list), or,
+ * without a model, for a fleet with no workers.
+ */
+export function noWorkerError(model: string | undefined, known: string[]): FleetError {
+  return new FleetError(
+    'FLEET_NO_WORKER',
+    model === undefined
+      ? 'the fleet has no workers: add some to the config'
+      : `no worker serves model "${model}"; models served: ${known.length ? known.join(', ') : '(none)'}`,
+    { details: { model, known } },
+  );
+}
+
 export class Scheduler {
   readonly #clock: Clock;
   readonly #random: Random;
@@ -366,14 +380,7 @@ export class Scheduler {
   }
 
   #noWorkerError(model: string | undefined): FleetError {
-    const known = this.knownModels();
-    return new FleetError(
-      'FLEET_NO_WORKER',
-      model === undefined
-        ? 'the fleet has no workers: add some to the config'
-        : `no worker serves model "${model}"; models served: ${known.length ? known.join(', ') : '(none)'}`,
-      { details: { model, known } },
-    );
+    return noWorkerError(model, this.knownModels());
   }
 
   #allDownError(model: string | undefined, eligible: readonly WorkerRuntime[]): FleetError {

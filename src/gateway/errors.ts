@@ -1,4 +1,5 @@
 import { toFleetError, type FleetError } from '../core/errors.ts';
+import { noWorkerError } from '../fleet/index.ts';
 
 /** An error the gateway answers itself, in OpenAI's shape: `{"error":{"message","type","code"}}`. */
 export class HttpError extends Error {
@@ -33,16 +34,13 @@ function retryAfter(err: FleetError): Record<string, string> {
   return { 'Retry-After': String(s) };
 }
 
-/** 404 for a model no worker serves, naming the ones served (the scheduler's wording). */
+/** 404 for a model no worker serves, naming the ones served: the scheduler's own error, mapped. */
 export function modelNotFound(id: string, models: ReadonlyArray<{ id: string }>): HttpError {
-  const known = models.map((m) => m.id);
-  return new HttpError(
-    404,
-    'invalid_request_error',
-    'model_not_found',
-    `no worker serves model "${id}"; models served: ${known.length ? known.join(', ') : '(none)'}`,
-    {},
-    'model',
+  return toHttpError(
+    noWorkerError(
+      id,
+      models.map((m) => m.id),
+    ),
   );
 }
 
