@@ -14,6 +14,11 @@ const EXPOSED = 'x-fleet-worker, x-request-id, retry-after';
 export class Cors {
   readonly enabled: boolean;
   readonly #any: boolean;
+
+  /** `*`: pages of any origin may call the API. */
+  get anyOrigin(): boolean {
+    return this.#any;
+  }
   readonly #origins: ReadonlySet<string>;
 
   /** @param origins `*`, or origins as `scheme://host[:port]`. */

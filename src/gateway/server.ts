@@ -70,6 +70,10 @@ export interface RunningGateway {
   drain(): Promise<void>;
   /** Closes at once: in-flight requests are aborted. */
   close(): Promise<void>;
+  /** Clients must send a key: the options' keys and the config's together (a reload may change it). */
+  readonly keyRequired: boolean;
+  /** Pages of any origin may call the API (CORS `*`, from the options or the config). */
+  readonly anyOrigin: boolean;
 }
 
 /** Starts the gateway (DESIGN.md front end over the scheduler) and resolves once it listens. */
@@ -183,5 +187,11 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
       await close();
     },
     close,
+    get keyRequired() {
+      return g.keys.enabled;
+    },
+    get anyOrigin() {
+      return g.cors.anyOrigin;
+    },
   };
 }

@@ -81,8 +81,6 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
   // The flags add to the config file's gateway section (which the gateway reads, and a reload replaces).
   const fromEnv = splitList(io.env[flags.apiKeyEnv] ?? '');
   const corsOrigins = splitList(flags.corsOrigin ?? '');
-  const apiKeys = [...(config.gateway?.apiKeys ?? []), ...fromEnv];
-  const allOrigins = [...(config.gateway?.corsOrigins ?? []), ...corsOrigins];
   const logger = pino({ level: flags.logLevel, base: null }, { write: (s: string) => io.out(s) });
   const gw = await startGateway({
     config,
@@ -98,9 +96,9 @@ async function runServe(flags: ServeFlags, io: Io): Promise<number> {
   });
   io.err(
     `fleet gateway on ${gw.url} (dashboard: ${gw.url}/), ${config.workers.length} worker(s), ` +
-      `API key ${apiKeys.length > 0 ? `required (${keySources(config, fromEnv, flags.apiKeyEnv)})` : 'not required'}\n`,
+      `API key ${gw.keyRequired ? `required (${keySources(config, fromEnv, flags.apiKeyEnv)})` : 'not required'}\n`,
   );
-  if (allOrigins.includes('*') && apiKeys.length === 0)
+  if (gw.anyOrigin && !gw.keyRequired)
     io.err(
       'warning: --cors-origin * without an API key lets any web page open in a browser on this machine use the fleet\n',
     );
