@@ -22,6 +22,14 @@ export interface Call {
   inputs: string[];
   /** Ollama: `truncate: false` asks for an error instead of silent truncation. */
   truncate: boolean;
+  /** The function the simulated model calls instead of answering in text (see toolCallOf). */
+  tool: ToolCall | undefined;
+}
+
+/** A function call the simulated model makes: the tool's name and its arguments as JSON text. */
+export interface ToolCall {
+  name: string;
+  arguments: string;
 }
 
 export class BadRequest extends Error {}
@@ -80,7 +88,86 @@ function base(kind: CallKind, b: Body, promptText: string): Call {
     includeUsage: false,
     inputs: [],
     truncate: true,
+    tool: undefined,
   };
+}
+
+/** A value that satisfies a JSON schema's type: the first `enum` value, else a stand-in by type. */
+function sampleOf(schema: unknown): unknown {
+  if (typeof schema !== 'object' || schema === null) return 'sim';
+  const s = schema as Body;
+  if (Array.isArray(s['enum']) && s['enum'].length > 0) return s['enum'][0];
+  const type: unknown = Array.isArray(s['type']) ? (s['type'] as unknown[])[0] : s['type'];
+  switch (type) {
+    case 'number':
+    case 'integer':
+      return 1;
+    case 'boolean':
+      return true;
+    case 'array':
+      return [];
+    case 'object':
+      return requiredArgs(s);
+    case 'null':
+      return null;
+    default:
+      return 'sim';
+  }
+}
+
+/** An object schema's required properties, each with a sample value. */
+function requiredArgs(schema: Body): Body {
+  const props =
+    typeof schema['properties'] === 'object' && schema['properties'] !== null
+      ? (schema['properties'] as Body)
+      : {};
+  const out: Body = {};
+  for (const key of Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : []) {
+    if (typeof key === 'string') out[key] = sampleOf(props[key]);
+  }
+  return out;
+}
+
+const TOOL_SHAPE = "Expected each of 'tools' to be {type: 'function', function: {name, parameters}}";
+
+/**
+ * The function a chat request's model calls, the way a tool-using model behaves, deterministically:
+ * none without `tools` or with `tool_choice: "none"`; the named one for a named `tool_choice`; the
+ * first for `"required"`; and for `"auto"` (the default) the first, unless the last message is a
+ * tool's result, which the model answers in text. Its arguments hold every required parameter
+ * (the first `enum` value, else a stand-in of the parameter's type).
+ */
+export function toolCallOf(b: Body, messages: unknown): ToolCall | undefined {
+  const tools = b['tools'];
+  if (tools === undefined || tools === null) return undefined;
+  if (!Array.isArray(tools)) throw new BadRequest("Expected 'tools' to be an array");
+  if (tools.length === 0) return undefined;
+  const fns = tools.map((t: unknown) => {
+    const fn = typeof t === 'object' && t !== null ? (t as Body)['function'] : undefined;
+    if (typeof fn !== 'object' || fn === null || typeof (fn as Body)['name'] !== 'string')
+      throw new BadRequest(TOOL_SHAPE);
+    return fn as Body;
+  });
+  const choice = b['tool_choice'] ?? 'auto';
+  let fn: Body | undefined;
+  if (choice === 'none') return undefined;
+  if (choice === 'required') fn = fns[0];
+  else if (choice === 'auto') {
+    const last = Array.isArray(messages) ? (messages[messages.length - 1] as Body | undefined) : undefined;
+    if (last?.['role'] === 'tool') return undefined;
+    fn = fns[0];
+  } else {
+    const named = typeof choice === 'object' && choice !== null ? (choice as Body)['function'] : undefined;
+    const name = typeof named === 'object' && named !== null ? (named as Body)['name'] : undefined;
+    fn = fns.find((f) => f['name'] === name);
+    if (fn === undefined)
+      throw new BadRequest(
+        `'tool_choice' must be "none", "auto", "required" or {type: 'function', function: {name}} naming one of 'tools'`,
+      );
+  }
+  const params = fn!['parameters'];
+  const args = typeof params === 'object' && params !== null ? requiredArgs(params as Body) : {};
+  return { name: fn!['name'] as string, arguments: JSON.stringify(args) };
 }
 
 function streamOptions(b: Body): boolean {
@@ -95,6 +182,7 @@ export function parseChat(body: unknown): Call {
   call.maxTokens = optMaxTokens(b['max_completion_tokens'], b['max_tokens'], b['n_predict']);
   call.stream = b['stream'] === true;
   call.includeUsage = streamOptions(b);
+  call.tool = toolCallOf(b, b['messages']);
   return call;
 }
 
@@ -142,6 +230,7 @@ export function parseOllamaChat(body: unknown): Call {
   call.maxTokens = optMaxTokens(ollamaOptions(b)['num_predict']);
   call.stream = b['stream'] !== false;
   call.truncate = b['truncate'] !== false;
+  call.tool = toolCallOf(b, b['messages']);
   return call;
 }
 

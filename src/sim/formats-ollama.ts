@@ -17,7 +17,8 @@ function createdAt(r: Reply): string {
 
 function doneFields(r: Reply) {
   return {
-    done_reason: r.finishReason,
+    // Ollama ends a function call with "stop".
+    done_reason: r.finishReason === 'tool_calls' ? 'stop' : r.finishReason,
     done: true,
     total_duration: msToNs(r.doneAt - r.arrivedAt),
     load_duration: 0,
@@ -33,9 +34,27 @@ function line(payload: unknown): string {
 }
 
 function message(reasoning: string, content: string) {
-  const m: Record<string, string> = { role: 'assistant', content };
+  const m: Record<string, unknown> = { role: 'assistant', content };
   if (reasoning !== '') m['thinking'] = reasoning;
   return m;
+}
+
+/**
+ * Ollama's function call: whole, with its arguments as an object (never streamed in pieces), in
+ * a message with empty content. Arguments cut short by `num_predict` are sent as `{}`.
+ */
+function toolMessage(r: Reply) {
+  let args: unknown = {};
+  try {
+    args = JSON.parse(r.tokens.join(''));
+  } catch {
+    // cut short: nothing parseable
+  }
+  return {
+    role: 'assistant',
+    content: '',
+    tool_calls: [{ function: { name: r.tool!.name, arguments: args } }],
+  };
 }
 
 export function ollamaChatFormat(): WireFormat {
@@ -46,14 +65,15 @@ export function ollamaChatFormat(): WireFormat {
       return JSON.stringify({
         model: r.model,
         created_at: createdAt(r),
-        message: message(reasoning, content),
+        message: r.tool ? toolMessage(r) : message(reasoning, content),
         ...doneFields(r),
       });
     },
     open: () => '',
     prefillTick: () => '',
     tokens(r, from, to) {
-      if (to <= from) return '';
+      // A function call goes out whole, on the line before the last (see close).
+      if (to <= from || r.tool) return '';
       const { reasoning, content } = splitRange(r, from, to);
       return line({
         model: r.model,
@@ -63,6 +83,9 @@ export function ollamaChatFormat(): WireFormat {
       });
     },
     close: (r) =>
+      (r.tool
+        ? line({ model: r.model, created_at: createdAt(r), message: toolMessage(r), done: false })
+        : '') +
       line({ model: r.model, created_at: createdAt(r), message: message('', ''), ...doneFields(r) }),
     malformed: (r) => `{"model":"${r.model}","message":{"role":"assistant","content":\n`,
   };

@@ -50,6 +50,12 @@ export function chatFormat(type: SimType): WireFormat {
       const { reasoning, content } = splitRange(r, 0, r.tokens.length);
       const message: Record<string, unknown> = { role: 'assistant', content };
       if (r.reasoning > 0) message[field] = reasoning;
+      if (r.tool) {
+        message['content'] = null;
+        message['tool_calls'] = [
+          { id: r.tool.id, type: 'function', function: { name: r.tool.name, arguments: content } },
+        ];
+      }
       const out = payload(r, 'chat.completion', [
         { index: 0, message, logprobs: null, finish_reason: r.finishReason },
       ]);
@@ -60,6 +66,7 @@ export function chatFormat(type: SimType): WireFormat {
     open: () => '',
     prefillTick: () => '',
     tokens(r, from, to, first) {
+      if (r.tool) return toolDeltas(r, from, to, first, chunk);
       let out = '';
       if (first) {
         const delta = llama ? { role: 'assistant', content: null } : { role: 'assistant', content: '' };
@@ -83,6 +90,32 @@ export function chatFormat(type: SimType): WireFormat {
     malformed: (r) =>
       `data: {"id":"${r.id}","object":"chat.completion.chunk","choices":[{"index":0,"delta":{"content":\n\n`,
   };
+}
+
+/**
+ * A function call streamed as OpenAI-compatible servers do: the first delta opens the call (index,
+ * id, name, empty arguments), later ones add to its arguments.
+ */
+function toolDeltas(
+  r: Reply,
+  from: number,
+  to: number,
+  first: boolean,
+  chunk: (r: Reply, choices: unknown[]) => string,
+): string {
+  const tool = r.tool!;
+  const delta = (d: Record<string, unknown>) =>
+    chunk(r, [{ index: 0, delta: d, logprobs: null, finish_reason: null }]);
+  let out = '';
+  if (first) {
+    const call = { index: 0, id: tool.id, type: 'function', function: { name: tool.name, arguments: '' } };
+    out += delta({ role: 'assistant', content: null, tool_calls: [call] });
+  }
+  if (to > from) {
+    const args = r.tokens.slice(from, to).join('');
+    out += delta({ tool_calls: [{ index: 0, function: { arguments: args } }] });
+  }
+  return out;
 }
 
 export function completionFormat(type: SimType): WireFormat {

@@ -6,7 +6,7 @@ import { errorResponse, type ApiFlavor, type ErrorInfo } from './errors.ts';
 import { Exchange, type StreamFault } from './exchange.ts';
 import { bearerToken, readBody, sendError } from './http.ts';
 import type { Reply, WireFormat } from './reply.ts';
-import { generateTokens } from './text.ts';
+import { generateTokens, textTokens } from './text.ts';
 import type { ResolvedSimOptions, SimOutcome, SimRequestLog } from './types.ts';
 
 /** One inference endpoint: how to read its body and how to answer. */
@@ -150,23 +150,28 @@ export function serveInference(
       return reject({ kind: 'server', status, message: 'simulated server error' }, 'error');
     }
 
+    // A function call's tokens are its arguments, as long as they are; an answer's, the worker's
+    // output length. Either stops early at the request's max_tokens or the context's end.
+    const toolTokens = call.tool === undefined ? undefined : textTokens(call.tool.arguments);
+    const limit = Math.min(call.maxTokens ?? Infinity, ctx - prompt);
     const n =
-      call.kind === 'embedding'
-        ? 0
-        : Math.max(0, Math.min(o.outputTokens, call.maxTokens ?? Infinity, ctx - prompt));
-    const tokens = generateTokens(core.textRandom, n);
+      call.kind === 'embedding' ? 0 : Math.max(0, Math.min(toolTokens?.length ?? o.outputTokens, limit));
+    const tokens = toolTokens === undefined ? generateTokens(core.textRandom, n) : toolTokens.slice(0, n);
+    const id = `${spec.idPrefix}${o.id}-${entry.id}`;
+    const whole = n === (toolTokens?.length ?? o.outputTokens);
     const now = core.clock.now();
     const reply: Reply = {
       type: o.type,
-      id: `${spec.idPrefix}${o.id}-${entry.id}`,
+      id,
       created: Math.floor(core.clock.wallNow() / 1000),
       // Ollama echoes the name as asked (`llama3`, not `llama3:latest`).
       model: o.type === 'ollama' ? (call.model ?? model) : model,
       tokens,
-      reasoning: call.kind === 'chat' ? Math.min(o.reasoningTokens, n) : 0,
+      reasoning: call.kind === 'chat' && call.tool === undefined ? Math.min(o.reasoningTokens, n) : 0,
+      tool: call.tool === undefined ? undefined : { id: `call_${o.id}-${entry.id}`, name: call.tool.name },
       promptTokens: prompt,
       cachedTokens: 0,
-      finishReason: n < o.outputTokens ? 'length' : 'stop',
+      finishReason: !whole ? 'length' : call.tool === undefined ? 'stop' : 'tool_calls',
       includeUsage: call.includeUsage,
       inputs: call.inputs,
       arrivedAt: now,

@@ -11,9 +11,11 @@ export interface Reply {
   tokens: string[];
   /** The first `reasoning` tokens are reasoning, rendered in the type's reasoning field. */
   reasoning: number;
+  /** A function call: then the tokens are its arguments (JSON text), not content. */
+  tool: { id: string; name: string } | undefined;
   promptTokens: number;
   cachedTokens: number;
-  finishReason: 'stop' | 'length';
+  finishReason: 'stop' | 'length' | 'tool_calls';
   includeUsage: boolean;
   /** Embedding inputs. */
   inputs: string[];

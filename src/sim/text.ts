@@ -20,6 +20,13 @@ export function generateTokens(random: Random, n: number): string[] {
   return out;
 }
 
+/** A function call's arguments as tokens of up to 4 characters (what estimateTokens counts). */
+export function textTokens(text: string): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += 4) out.push(text.slice(i, i + 4));
+  return out;
+}
+
 export const EMBEDDING_DIMENSIONS = 384;
 
 /** A deterministic unit vector for a text: the same input always embeds the same way. */
