@@ -11,6 +11,7 @@ import {
   type Usage,
 } from '../core/openai.ts';
 import { lines } from '../core/sse.ts';
+import { functionOf, toChatToolCall, toOllamaToolCall } from '../core/tool-calls.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
 import { chatChunk, isRecord, malformed, type NormaliseContext } from './normalise.ts';
@@ -75,28 +76,35 @@ function nativeMessage(m: ChatMessage): Record<string, unknown> {
   }
   if (m.role === 'assistant') {
     if (m.reasoning) out['thinking'] = m.reasoning;
-    if (m.tool_calls) {
-      out['tool_calls'] = m.tool_calls.map((tc) => {
-        const fn = isRecord(tc) && isRecord(tc['function']) ? tc['function'] : {};
-        let args: unknown = fn['arguments'];
-        if (typeof args === 'string') {
-          try {
-            args = JSON.parse(args);
-          } catch {
-            // keep the string
-          }
-        }
-        return { function: { name: fn['name'], arguments: args } };
-      });
-    }
+    if (m.tool_calls) out['tool_calls'] = m.tool_calls.map(toOllamaToolCall);
   }
   return out;
+}
+
+/**
+ * A tool result names its function (`tool_name`, which Ollama matches results by) as well as its
+ * call's id: the name of the call with that id in an earlier assistant message.
+ */
+function nativeMessages(messages: readonly ChatMessage[]): Record<string, unknown>[] {
+  let names: Map<string, unknown> | undefined;
+  return messages.map((m) => {
+    const out = nativeMessage(m);
+    if (m.role === 'assistant' && m.tool_calls)
+      for (const tc of m.tool_calls)
+        if (isRecord(tc) && typeof tc['id'] === 'string')
+          (names ??= new Map()).set(tc['id'], functionOf(tc)['name']);
+    if (m.role === 'tool') {
+      const name = names?.get(m.tool_call_id);
+      if (typeof name === 'string') out['tool_name'] = name;
+    }
+    return out;
+  });
 }
 
 export function toNativeChat(req: ChatRequest, model: string, stream: boolean): Record<string, unknown> {
   const body: Record<string, unknown> = {
     model,
-    messages: req.messages.map(nativeMessage),
+    messages: nativeMessages(req.messages),
     stream,
     options: nativeOptions(req),
   };
@@ -166,16 +174,7 @@ function finishReason(o: Record<string, unknown>, toolCalls: boolean): string {
 function toolCallsOf(message: Record<string, unknown>): unknown[] | undefined {
   const tcs = message['tool_calls'];
   if (!Array.isArray(tcs) || tcs.length === 0) return undefined;
-  return tcs.map((tc: unknown, i) => {
-    const fn = isRecord(tc) && isRecord(tc['function']) ? tc['function'] : {};
-    const args = fn['arguments'];
-    return {
-      index: i,
-      id: `call_${i}`,
-      type: 'function',
-      function: { name: fn['name'], arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}) },
-    };
-  });
+  return tcs.map((tc: unknown, i) => toChatToolCall(tc, `call_${i}`, i));
 }
 
 /** A non-streamed `/api/chat` answer. */

@@ -11,6 +11,8 @@ import {
   type Gateway,
 } from './context.ts';
 import { HttpError } from './errors.ts';
+import { toOllamaToolCall } from '../core/tool-calls.ts';
+import { ToolCallAccumulator, chatMessagesOf } from './ollama-tools.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { copyWith } from '../core/objects.ts';
@@ -45,12 +47,14 @@ function fromOptions(o: OllamaChatBody['options'], req: ChatRequest): ChatReques
  */
 function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => string): StreamFormat {
   let doneReason = 'stop';
+  const calls = new ToolCallAccumulator();
   const line = (o: object) => `${JSON.stringify(o)}\n`;
   return {
     contentType: 'application/x-ndjson',
     chunk: (c: ChatChunk) => {
       const ch = c.choices[0];
-      if (ch?.finish_reason) doneReason = ch.finish_reason;
+      if (ch?.finish_reason) doneReason = doneReasonOf(ch.finish_reason);
+      if (ch?.delta.tool_calls) calls.add(ch.delta.tool_calls);
       const text = ch?.delta.content ?? '';
       const thinking = ch?.delta.reasoning;
       if (text === '' && !thinking) return '';
@@ -67,10 +71,26 @@ function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => strin
       return line({ model, created_at: at, message, done: false });
     },
     error: (e: HttpError) => line({ error: e.message }),
-    end: (meta) => line(doneLine(model, kind, now(), doneReason, meta)),
+    end: (meta) => {
+      // Ollama sends a turn's function calls whole, on one line before the last.
+      const at = now();
+      const toolLine =
+        calls.size === 0
+          ? ''
+          : line({
+              model,
+              created_at: at,
+              message: { role: 'assistant', content: '', tool_calls: calls.ollama() },
+              done: false,
+            });
+      return toolLine + line(doneLine(model, kind, at, doneReason, meta));
+    },
     keepAlive: '', // NDJSON has no comment syntax: Ollama clients would choke on anything else
   };
 }
+
+/** Ollama ends a turn that called functions with "stop"; chat says "tool_calls". */
+const doneReasonOf = (finishReason: string) => (finishReason === 'tool_calls' ? 'stop' : finishReason);
 
 function doneLine(
   model: string,
@@ -177,7 +197,8 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       const b = parseOllamaChat(body);
       model = b.model;
       stream = b.stream !== false;
-      req = fromOptions(b.options, { messages: b.messages as ChatMessage[] });
+      req = fromOptions(b.options, { messages: chatMessagesOf(b.messages) });
+      if (b.tools !== undefined && b.tools.length > 0) req['tools'] = b.tools;
     } else {
       const b = parseOllamaGenerate(body);
       model = b.model;
@@ -195,11 +216,12 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const r = await g.fleet.chat(req, opts);
     const choice = r.response.choices[0];
     const text = choice?.message.content ?? '';
-    const done = doneLine(name || r.response.model, kind, now(), choice?.finish_reason ?? 'stop', r);
-    const out =
-      kind === 'chat'
-        ? copyWith(done, { message: { role: 'assistant', content: text } })
-        : copyWith(done, { response: text });
+    const reason = doneReasonOf(choice?.finish_reason ?? 'stop');
+    const done = doneLine(name || r.response.model, kind, now(), reason, r);
+    const calls = choice?.message.tool_calls;
+    const message: Record<string, unknown> = { role: 'assistant', content: text };
+    if (calls !== undefined && calls.length > 0) message['tool_calls'] = calls.map(toOllamaToolCall);
+    const out = kind === 'chat' ? copyWith(done, { message }) : copyWith(done, { response: text });
     answerJson(c, out, r.worker);
   };
   route('POST', '/api/chat', (c) => run(c, 'chat'));

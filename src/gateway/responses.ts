@@ -6,6 +6,7 @@ import type {
   ContentPart,
   Usage,
 } from '../core/openai.ts';
+import { functionOf } from '../core/tool-calls.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import { badRequest, type HttpError } from './errors.ts';
 import type { StreamFormat } from './stream-out.ts';
@@ -13,11 +14,13 @@ import type { StreamFormat } from './stream-out.ts';
 /*
  * OpenAI's Responses API (`POST /v1/responses`) over the fleet's chat completions, for clients that
  * speak only it (the Vercel AI SDK's default, the OpenAI Agents SDK, `client.responses.create`).
- * Text in, text out: input messages (text and image parts), instructions, sampling, output length
- * and JSON output formats map onto a chat request; the answer comes back as a message item, after
- * a reasoning item when the model's server sends reasoning text. The gateway keeps no responses,
- * so `previous_response_id` is refused, and tools and other item types get a 400 that points to
- * /v1/chat/completions.
+ * Input messages (text and image parts), instructions, sampling, output length, JSON output
+ * formats and function tools map onto a chat request; function calls and their outputs in `input`
+ * become the assistant's `tool_calls` and `tool` messages. The answer comes back as a message item
+ * (after a reasoning item when the model's server sends reasoning text) and a `function_call` item
+ * per call the model made. The gateway keeps no responses, so `previous_response_id` is refused;
+ * built-in tools (web search, files, ...) and other item types get a 400 that names them.
+ * Reasoning items in `input` are skipped: chat completions have no field to carry them back.
  */
 
 type Json = Record<string, unknown>;
@@ -52,7 +55,28 @@ function content(raw: unknown, at: string): string | ContentPart[] {
   return allText ? parts.map((p) => p['text'] as string).join('') : (parts as ContentPart[]);
 }
 
-/** The chat messages of `input` (a string, or a list of message items) after `instructions`. */
+/** A `function_call` input item as one of the assistant's chat `tool_calls`. */
+function toolCall(item: Json, at: string): Json {
+  for (const key of ['call_id', 'name', 'arguments'])
+    if (typeof item[key] !== 'string')
+      throw badRequest(`responses request: ${at}.${key}: expected a string`, `${at}.${key}`);
+  return {
+    id: item['call_id'],
+    type: 'function',
+    function: { name: item['name'], arguments: item['arguments'] },
+  };
+}
+
+/** A `function_call_output` input item as a chat `tool` message. */
+function toolResult(item: Json, at: string): ChatMessage {
+  if (typeof item['call_id'] !== 'string')
+    throw badRequest(`responses request: ${at}.call_id: expected a string`, `${at}.call_id`);
+  const output = item['output'];
+  const text = typeof output === 'string' ? output : content(output, `${at}.output`);
+  return { role: 'tool', tool_call_id: item['call_id'], content: text };
+}
+
+/** The chat messages of `input` (a string, or a list of items) after `instructions`. */
 function messages(body: Json): ChatMessage[] {
   const out: ChatMessage[] = [];
   const instructions = body['instructions'];
@@ -68,9 +92,22 @@ function messages(body: Json): ChatMessage[] {
       const at = `input[${i}]`;
       if (!isObj(item)) throw badRequest(`responses request: ${at}: expected a message object`, at);
       const type = item['type'] ?? 'message';
+      if (type === 'function_call') {
+        // The calls of one model turn follow its message, if it wrote one: they join it.
+        const last = out[out.length - 1];
+        const call = toolCall(item, at);
+        if (last?.role === 'assistant') (last.tool_calls ??= []).push(call);
+        else out.push({ role: 'assistant', content: null, tool_calls: [call] });
+        return;
+      }
+      if (type === 'function_call_output') {
+        out.push(toolResult(item, at));
+        return;
+      }
+      if (type === 'reasoning') return;
       if (type !== 'message')
         throw badRequest(
-          `responses request: ${at}.type: ${JSON.stringify(type)} items are not supported by the gateway (only messages; for tools use /v1/chat/completions)`,
+          `responses request: ${at}.type: ${JSON.stringify(type)} items are not supported by the gateway (message, function_call, function_call_output and reasoning are)`,
           `${at}.type`,
         );
       const role = item['role'];
@@ -114,6 +151,38 @@ function responseFormat(text: unknown): Json | undefined {
   );
 }
 
+/** Function tools as chat tools; other tools (the built-in ones) get a 400 that names them. */
+function chatTools(raw: unknown): Json[] {
+  if (raw === undefined || raw === null) return [];
+  if (!Array.isArray(raw)) throw badRequest('responses request: tools: expected a list of tools', 'tools');
+  return raw.map((t: unknown, i) => {
+    const at = `tools[${i}]`;
+    if (!isObj(t) || t['type'] !== 'function')
+      throw badRequest(
+        `responses request: ${at}.type: ${JSON.stringify(isObj(t) ? t['type'] : t)} tools are not supported by the gateway (only function tools: the fleet's servers run no built-in tools)`,
+        `${at}.type`,
+      );
+    if (typeof t['name'] !== 'string' || t['name'] === '')
+      throw badRequest(`responses request: ${at}.name: expected the function's name`, `${at}.name`);
+    const fn: Json = { name: t['name'] };
+    if (typeof t['description'] === 'string') fn['description'] = t['description'];
+    if (isObj(t['parameters'])) fn['parameters'] = t['parameters'];
+    if (typeof t['strict'] === 'boolean') fn['strict'] = t['strict'];
+    return { type: 'function', function: fn };
+  });
+}
+
+/** `tool_choice` in chat's words: the same three modes, or `{type: "function", function: {name}}`. */
+function chatToolChoice(raw: unknown): unknown {
+  if (raw === undefined || raw === null || raw === 'none' || raw === 'auto' || raw === 'required') return raw;
+  if (isObj(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string')
+    return { type: 'function', function: { name: raw['name'] } };
+  throw badRequest(
+    'responses request: tool_choice: expected "none", "auto", "required" or {"type": "function", "name": "..."}',
+    'tool_choice',
+  );
+}
+
 const optNumber = (body: Json, key: string, ok: (n: number) => boolean, want: string): number | undefined => {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
@@ -133,6 +202,9 @@ export interface ResponsesCall {
     top_p: number;
     /** The `text` setting asked for (the output format). */
     text: Json;
+    tools: unknown[];
+    tool_choice: unknown;
+    parallel_tool_calls: boolean;
   };
 }
 
@@ -145,11 +217,6 @@ export function parseResponses(body: unknown): ResponsesCall {
     throw badRequest(
       'responses request: previous_response_id: the gateway keeps no responses; send the whole conversation in input',
       'previous_response_id',
-    );
-  if (Array.isArray(body['tools']) && body['tools'].length > 0)
-    throw badRequest(
-      'responses request: tools: not supported on /v1/responses; use /v1/chat/completions',
-      'tools',
     );
   if (body['stream'] !== undefined && typeof body['stream'] !== 'boolean')
     throw badRequest('responses request: stream: expected true or false', 'stream');
@@ -168,6 +235,16 @@ export function parseResponses(body: unknown): ResponsesCall {
   if (topP !== undefined) chat.top_p = topP;
   const format = responseFormat(body['text']);
   if (format !== undefined) chat['response_format'] = format;
+  const tools = chatTools(body['tools']);
+  const toolChoice = chatToolChoice(body['tool_choice']);
+  const parallel = body['parallel_tool_calls'];
+  if (parallel !== undefined && parallel !== null && typeof parallel !== 'boolean')
+    throw badRequest('responses request: parallel_tool_calls: expected true or false', 'parallel_tool_calls');
+  if (tools.length > 0) {
+    chat['tools'] = tools;
+    if (toolChoice !== undefined && toolChoice !== null) chat['tool_choice'] = toolChoice;
+    if (typeof parallel === 'boolean') chat['parallel_tool_calls'] = parallel;
+  }
   const stream = body['stream'] === true;
   if (stream) {
     chat.stream = true;
@@ -183,6 +260,9 @@ export function parseResponses(body: unknown): ResponsesCall {
       temperature: temperature ?? 1,
       top_p: topP ?? 1,
       text: format === undefined ? { format: { type: 'text' } } : (body['text'] as Json),
+      tools: tools.length > 0 ? (body['tools'] as unknown[]) : [],
+      tool_choice: toolChoice === undefined || toolChoice === null ? 'auto' : body['tool_choice'],
+      parallel_tool_calls: typeof parallel === 'boolean' ? parallel : true,
     },
   };
 }
@@ -224,12 +304,12 @@ function responseObject(
     max_output_tokens: echo.max_output_tokens,
     model,
     output,
-    parallel_tool_calls: false,
+    parallel_tool_calls: echo.parallel_tool_calls,
     previous_response_id: null,
     temperature: echo.temperature,
     text: echo.text,
-    tool_choice: 'none',
-    tools: [],
+    tool_choice: echo.tool_choice,
+    tools: echo.tools,
     top_p: echo.top_p,
     truncation: 'disabled',
     usage:
@@ -246,7 +326,7 @@ function responseObject(
   };
 }
 
-/** An output item: the answer's text (a message) or the model's reasoning text. */
+/** An output item that holds text: the answer (a message) or the model's reasoning. */
 type Kind = 'message' | 'reasoning';
 type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
@@ -262,13 +342,51 @@ function item(kind: Kind, id: string, status: ItemStatus, parts: Json[]): Json {
     : { id: itemId(kind, id), type: 'reasoning', status, summary: [], content: parts };
 }
 
-/** A whole chat completion as a Response object: the reasoning item if any, then the message. */
+/** A function the model called: a `function_call` output item. */
+interface FnCall {
+  /** The item's id: `fc_<response>_<index of the call>`. */
+  itemId: string;
+  callId: string;
+  name: string;
+  args: string;
+}
+
+/** A chat tool call (or a streamed call's first delta) as a FnCall; `k` is its index. */
+function fnCall(raw: unknown, responseId: string, k: number): FnCall {
+  const id = isObj(raw) ? raw['id'] : undefined;
+  const fn = functionOf(raw);
+  const args = fn['arguments'];
+  return {
+    itemId: `fc_${responseId}_${k}`,
+    callId: typeof id === 'string' && id !== '' ? id : `call_${responseId}_${k}`,
+    name: typeof fn['name'] === 'string' ? fn['name'] : '',
+    args: typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args),
+  };
+}
+
+const callItem = (c: FnCall, status: ItemStatus): Json => ({
+  id: c.itemId,
+  type: 'function_call',
+  status,
+  call_id: c.callId,
+  name: c.name,
+  arguments: c.args,
+});
+
+/**
+ * A whole chat completion as a Response object: the reasoning item if any, the message (left out
+ * when the model only called functions), then a `function_call` item per call.
+ */
 export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json {
   const choice = r.choices[0];
   const output: Json[] = [];
   const reasoning = choice?.message.reasoning;
   if (reasoning) output.push(item('reasoning', r.id, 'completed', [part('reasoning', reasoning)]));
-  output.push(item('message', r.id, 'completed', [part('message', choice?.message.content ?? '')]));
+  const text = choice?.message.content ?? '';
+  const calls = (choice?.message.tool_calls ?? []).map((tc, k) => fnCall(tc, r.id, k));
+  if (text !== '' || calls.length === 0)
+    output.push(item('message', r.id, 'completed', [part('message', text)]));
+  for (const c of calls) output.push(callItem(c, 'completed'));
   const usage = r.usage === undefined ? undefined : tokensOf(r.usage);
   return responseObject(r.id, r.created, r.model, echo, finishedStatus(choice?.finish_reason), output, usage);
 }
@@ -277,10 +395,12 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
  * The Responses streaming events for a chat stream: created and in_progress; then, for reasoning
  * text if the model streams some and for the answer's text after it, an output item with its one
  * content part opened, a delta event per chunk (`response.reasoning_text.delta`,
- * `response.output_text.delta`) and the text, the part and the item closed; last
- * `response.completed` with the usage. There is always a message item, empty if no text came.
- * Every event carries its `sequence_number`. An error after the headers went out is
- * `response.failed`, holding the error and the text so far.
+ * `response.output_text.delta`) and the text, the part and the item closed; for each function the
+ * model calls, a `function_call` item opened, `response.function_call_arguments.delta` per piece
+ * of its arguments, and the arguments and the item closed (servers stream the calls of a turn one
+ * after the other); last `response.completed` with the usage. There is a message item, empty if no
+ * text came, unless the model called a function. Every event carries its `sequence_number`. An
+ * error after the headers went out is `response.failed`, holding the error and the output so far.
  */
 export function responsesFormat(
   echo: ResponsesCall['echo'],
@@ -290,15 +410,18 @@ export function responsesFormat(
   let started: { id: string; createdAt: number; model: string } | undefined;
   /** Closed items, as they go into the final response. */
   const done: Json[] = [];
-  let open: { kind: Kind; text: string } | undefined;
+  /** The item being streamed: text of a kind, or a function call. */
+  let open: { kind: Kind; text: string } | { kind: 'call'; index: number; call: FnCall } | undefined;
+  /** Function calls seen, by their index in the chat deltas. */
+  let calls = 0;
   let finish: string | null = null;
   let usage: Tokens | undefined;
   const event = (type: string, fields: Json) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`;
-  /** An event about the open item's one content part. */
-  const partEvent = (type: string, fields: Json) =>
+  /** An event about the open text item's one content part. */
+  const partEvent = (kind: Kind, type: string, fields: Json) =>
     event(type, {
-      item_id: itemId(open!.kind, started!.id),
+      item_id: itemId(kind, started!.id),
       output_index: done.length,
       content_index: 0,
       ...fields,
@@ -312,41 +435,75 @@ export function responsesFormat(
     const sec = fallback.nowSec();
     return start(`fleet-${sec}`, sec, fallback.model);
   };
-  const openItem = (kind: Kind): string => {
-    open = { kind, text: '' };
-    return (
-      event('response.output_item.added', {
-        output_index: done.length,
-        item: item(kind, started!.id, 'in_progress', []),
-      }) + partEvent('response.content_part.added', { part: part(kind, '') })
-    );
-  };
+  const added = (it: Json) => event('response.output_item.added', { output_index: done.length, item: it });
   const closeItem = (status: ItemStatus): string => {
-    const { kind, text } = open!;
-    const p = part(kind, text);
-    const closed = item(kind, started!.id, status, [p]);
-    const out =
-      partEvent(kind === 'message' ? 'response.output_text.done' : 'response.reasoning_text.done', {
-        text,
-        ...(kind === 'message' ? { logprobs: [] } : {}),
-      }) +
-      partEvent('response.content_part.done', { part: p }) +
-      event('response.output_item.done', { output_index: done.length, item: closed });
+    const o = open!;
+    let out: string;
+    let closed: Json;
+    if (o.kind === 'call') {
+      closed = callItem(o.call, status);
+      out = event('response.function_call_arguments.done', {
+        item_id: o.call.itemId,
+        output_index: done.length,
+        name: o.call.name,
+        arguments: o.call.args,
+      });
+    } else {
+      const p = part(o.kind, o.text);
+      closed = item(o.kind, started!.id, status, [p]);
+      out =
+        partEvent(
+          o.kind,
+          o.kind === 'message' ? 'response.output_text.done' : 'response.reasoning_text.done',
+          {
+            text: o.text,
+            ...(o.kind === 'message' ? { logprobs: [] } : {}),
+          },
+        ) + partEvent(o.kind, 'response.content_part.done', { part: p });
+    }
+    out += event('response.output_item.done', { output_index: done.length, item: closed });
     done.push(closed);
     open = undefined;
     return out;
   };
-  /** Makes the open item one of `kind`: closes the other kind's, opens a new one. */
+  /** Makes the open item a text item of `kind`: closes any other, opens a new one. */
   const openKind = (kind: Kind): string => {
     if (open?.kind === kind) return '';
-    return (open === undefined ? '' : closeItem('completed')) + openItem(kind);
+    let out = open === undefined ? '' : closeItem('completed');
+    open = { kind, text: '' };
+    out += added(item(kind, started!.id, 'in_progress', []));
+    return out + partEvent(kind, 'response.content_part.added', { part: part(kind, '') });
   };
   /** Text of `kind`, into the open item of that kind. */
   const delta = (kind: Kind, text: string): string => {
-    const out = openKind(kind);
-    open!.text += text;
+    let out = openKind(kind);
+    (open as { text: string }).text += text;
     const type = kind === 'message' ? 'response.output_text.delta' : 'response.reasoning_text.delta';
-    return out + partEvent(type, kind === 'message' ? { delta: text, logprobs: [] } : { delta: text });
+    out += partEvent(kind, type, kind === 'message' ? { delta: text, logprobs: [] } : { delta: text });
+    return out;
+  };
+  /** One streamed tool-call delta: a new call opens its item, arguments go into the open one. */
+  const callDelta = (raw: unknown): string => {
+    const tc = isObj(raw) ? raw : {};
+    const index = typeof tc['index'] === 'number' ? tc['index'] : calls;
+    let out = '';
+    let piece: string;
+    if (open?.kind === 'call' && open.index === index) {
+      const fn = functionOf(tc);
+      piece = typeof fn['arguments'] === 'string' ? fn['arguments'] : '';
+    } else {
+      if (open !== undefined) out += closeItem('completed');
+      const call = fnCall(tc, started!.id, calls++);
+      // The first delta may hold arguments too (Ollama sends each call whole).
+      piece = call.args;
+      call.args = '';
+      open = { kind: 'call', index, call };
+      out += added(callItem(call, 'in_progress'));
+    }
+    if (piece === '') return out;
+    open.call.args += piece;
+    const fields = { item_id: open.call.itemId, output_index: done.length, delta: piece };
+    return out + event('response.function_call_arguments.delta', fields);
   };
   return {
     contentType: 'text/event-stream; charset=utf-8',
@@ -359,6 +516,7 @@ export function responsesFormat(
       if (reasoning) out += delta('reasoning', reasoning);
       const text = ch?.delta.content;
       if (typeof text === 'string' && text !== '') out += delta('message', text);
+      for (const tc of ch?.delta.tool_calls ?? []) out += callDelta(tc);
       return out;
     },
     error: (e: HttpError) => {
@@ -372,7 +530,9 @@ export function responsesFormat(
     },
     end: (meta: RequestMeta | undefined) => {
       let out = started === undefined ? startFallback() : '';
-      out += openKind('message') + closeItem('completed'); // always a message item, if empty
+      // A message item, if empty, unless the model called a function.
+      if (calls === 0) out += openKind('message');
+      if (open !== undefined) out += closeItem('completed');
       const s = started!;
       const tokens =
         usage ??

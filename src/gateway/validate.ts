@@ -48,6 +48,9 @@ const ollamaOptions = z
 const ollamaChatSchema = z.looseObject({
   model: z.string().optional(),
   messages: z.array(z.looseObject({ role: z.string(), content: z.string() })).min(1),
+  tools: z
+    .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }))
+    .optional(),
   stream: z.boolean().optional(),
   options: ollamaOptions,
 });

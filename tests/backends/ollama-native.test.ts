@@ -111,6 +111,52 @@ describe('ollama native chat', () => {
     });
   });
 
+  it('sends tool calls with their arguments as objects, and names the function of each tool result', async () => {
+    const { backend, server } = await setup((_req, res) => {
+      ndjsonHead(res);
+      res.end(part('ok') + done());
+    });
+    const tools = [{ type: 'function', function: { name: 'weather', parameters: { type: 'object' } } }];
+    const call = (id: string, name: string, args: string) => ({
+      id,
+      type: 'function',
+      function: { name, arguments: args },
+    });
+    await collect(
+      backend.chatStream({
+        tools,
+        messages: [
+          { role: 'user', content: 'Weather and time?' },
+          {
+            role: 'assistant',
+            content: null,
+            tool_calls: [call('c1', 'weather', '{"city":"Oslo"}'), call('c2', 'time', '')],
+          },
+          { role: 'tool', tool_call_id: 'c2', content: '12:00' },
+          { role: 'tool', tool_call_id: 'c1', content: '3 C' },
+          { role: 'tool', tool_call_id: 'unknown', content: '?' },
+        ],
+      }),
+    );
+    expect(server.requests[0]!.json()).toMatchObject({
+      tools,
+      messages: [
+        { role: 'user', content: 'Weather and time?' },
+        {
+          role: 'assistant',
+          content: '',
+          tool_calls: [
+            { function: { name: 'weather', arguments: { city: 'Oslo' } } },
+            { function: { name: 'time', arguments: {} } },
+          ],
+        },
+        { role: 'tool', content: '12:00', tool_name: 'time' },
+        { role: 'tool', content: '3 C', tool_name: 'weather' },
+        { role: 'tool', content: '?' },
+      ],
+    });
+  });
+
   it('reads NDJSON split at every byte: thinking as reasoning, finish_reason, usage and timings last', async () => {
     const body = part('', 'hmm ') + part('Héllo') + part(' 🌍') + done('length');
     const { backend } = await setup(async (_req, res) => {

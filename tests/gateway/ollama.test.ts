@@ -1,6 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { parseNdjson, parseSse } from '../../src/core/sse.ts';
 import type { LiveSnapshot } from '../../src/gateway/live.ts';
+import { toOllamaToolCall } from '../../src/core/tool-calls.ts';
+import { chatMessagesOf } from '../../src/gateway/ollama-tools.ts';
 import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
 
 afterEach(closeAll);
@@ -84,6 +86,92 @@ describe('Ollama API over the fleet', () => {
     expect(parts.every((l) => l['done'] === false)).toBe(true);
     const text = parts.map((l) => (l['message'] as { content: string }).content).join('');
     expect(text.trim().split(' ')).toHaveLength(10);
+  });
+
+  it('/api/chat with tools: the call whole in Ollama shape, and a tool result answered in text', async () => {
+    // Over an OpenAI-style worker (streamed arguments put back together) and an Ollama one on its
+    // native API (calls whole, no ids): an Ollama client sees the same either way.
+    for (const native of [false, true]) {
+      const { gw } = await startFleetGateway(
+        [sim('a', { models: ['llama3'], decodeTps: 4, ...(native ? { type: 'ollama' as const } : {}) })],
+        native ? { worker: { api: 'native' } } : {},
+      );
+      const tools = [
+        {
+          type: 'function',
+          function: {
+            name: 'get_weather',
+            parameters: { type: 'object', properties: { city: { type: 'string' } }, required: ['city'] },
+          },
+        },
+      ];
+      const ask = [{ role: 'user', content: 'Weather in Paris?' }];
+      const call = { function: { name: 'get_weather', arguments: { city: 'sim' } } };
+      const lines = await ollamaLines(`${gw.url}/api/chat`, { model: 'llama3', messages: ask, tools });
+      const withCalls = lines.filter((l) => (l['message'] as { tool_calls?: unknown }).tool_calls);
+      expect(withCalls).toHaveLength(1);
+      expect(withCalls[0]).toMatchObject({ done: false, message: { role: 'assistant', tool_calls: [call] } });
+      expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
+      const whole = await post(`${gw.url}/api/chat`, {
+        model: 'llama3',
+        messages: ask,
+        tools,
+        stream: false,
+      });
+      expect(await whole.json()).toMatchObject({
+        done: true,
+        done_reason: 'stop',
+        message: { tool_calls: [call] },
+      });
+      // The result goes back as a tool message naming the function; the model answers in text.
+      const answer = await post(`${gw.url}/api/chat`, {
+        model: 'llama3',
+        stream: false,
+        tools,
+        messages: [
+          ...ask,
+          { role: 'assistant', content: '', tool_calls: [call] },
+          { role: 'tool', content: '21 C', tool_name: 'get_weather' },
+        ],
+      });
+      const body = (await answer.json()) as { message: { content: string; tool_calls?: unknown } };
+      expect(answer.status).toBe(200);
+      expect(body.message.tool_calls).toBeUndefined();
+      expect(body.message.content.length).toBeGreaterThan(0);
+      await closeAll();
+    }
+  });
+
+  it("maps Ollama's calls and tool results to chat's: ids given, each result to its call", () => {
+    const fn = (name: string, args: unknown) => ({ function: { name, arguments: args } });
+    const plain = [{ role: 'user', content: 'hi' }];
+    expect(chatMessagesOf(plain)).toBe(plain);
+    expect(
+      chatMessagesOf([
+        { role: 'user', content: 'Weather and time?' },
+        { role: 'assistant', content: '', tool_calls: [fn('weather', { city: 'Paris' }), fn('time', {})] },
+        { role: 'tool', content: '12:00', tool_name: 'time' },
+        { role: 'tool', content: '21 C' },
+      ]),
+    ).toEqual([
+      { role: 'user', content: 'Weather and time?' },
+      {
+        role: 'assistant',
+        content: '',
+        tool_calls: [
+          { id: 'call_1_0', type: 'function', function: { name: 'weather', arguments: '{"city":"Paris"}' } },
+          { id: 'call_1_1', type: 'function', function: { name: 'time', arguments: '{}' } },
+        ],
+      },
+      { role: 'tool', tool_call_id: 'call_1_1', content: '12:00' },
+      { role: 'tool', tool_call_id: 'call_1_0', content: '21 C' },
+    ]);
+    expect(
+      [
+        { id: 'c1', type: 'function', function: { name: 'a', arguments: '{"x":1}' } },
+        { id: 'c2', type: 'function', function: { name: 'b', arguments: 'not json' } },
+      ].map(toOllamaToolCall),
+    ).toEqual([fn('a', { x: 1 }), fn('b', 'not json')]);
   });
 
   it('/api/generate, streamed and not, with num_predict', async () => {

@@ -78,6 +78,48 @@ describe('the official openai SDK against the gateway', () => {
     expect(chunks.slice(0, -1).every((c) => c.usage == null)).toBe(true);
   });
 
+  it('function calling: tools pass through, tool_calls come back whole and streamed', async () => {
+    const { gw } = await startFleetGateway([sim('a', { decodeTps: 4 }), sim('b', { decodeTps: 4 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const tools: OpenAI.Chat.ChatCompletionTool[] = [
+      {
+        type: 'function',
+        function: {
+          name: 'lookup',
+          parameters: { type: 'object', properties: { q: { type: 'string' } }, required: ['q'] },
+        },
+      },
+    ];
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Find llm-fleet' }];
+    const r = await client.chat.completions.create({ model: 'sim-model', messages, tools });
+    expect(r.choices[0]!.finish_reason).toBe('tool_calls');
+    const call = r.choices[0]!.message.tool_calls![0]! as OpenAI.Chat.ChatCompletionMessageFunctionToolCall;
+    expect(call.function).toEqual({ name: 'lookup', arguments: '{"q":"sim"}' });
+    // The SDK's stream helper puts the streamed pieces back together.
+    const stream = client.chat.completions.stream({ model: 'sim-model', messages, tools });
+    let pieces = 0;
+    stream.on('tool_calls.function.arguments.delta', () => pieces++);
+    const whole = await stream.finalChatCompletion();
+    expect(pieces).toBeGreaterThan(1);
+    expect(whole.choices[0]!.finish_reason).toBe('tool_calls');
+    expect(whole.choices[0]!.message.tool_calls![0]).toMatchObject({
+      type: 'function',
+      function: { name: 'lookup', arguments: '{"q":"sim"}' },
+    });
+    // The tool's result goes back, and the model answers in text.
+    const answer = await client.chat.completions.create({
+      model: 'sim-model',
+      tools,
+      messages: [
+        ...messages,
+        r.choices[0]!.message,
+        { role: 'tool', tool_call_id: call.id, content: 'found' },
+      ],
+    });
+    expect(answer.choices[0]!.finish_reason).toBe('stop');
+    expect(answer.choices[0]!.message.content!.length).toBeGreaterThan(0);
+  });
+
   it('no usage chunk unless asked', async () => {
     const { gw } = await startFleetGateway([sim('a')]);
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused' });

@@ -153,12 +153,12 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       .create({
         model: 'llama3',
         input: 'Weather?',
-        tools: [{ type: 'function', name: 'weather', parameters: {}, strict: false }],
+        tools: [{ type: 'function', name: 'weather', parameters: {}, strict: false }, { type: 'web_search' }],
       })
       .catch((e: unknown) => e);
     expect(tools).toBeInstanceOf(OpenAI.BadRequestError);
-    expect((tools as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools');
-    expect((tools as Error).message).toContain('/v1/chat/completions');
+    expect((tools as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('tools[1].type');
+    expect((tools as Error).message).toContain('"web_search" tools are not supported');
     const chained = await client.responses
       .create({ model: 'llama3', input: 'And then?', previous_response_id: 'resp_1' })
       .catch((e: unknown) => e);
@@ -172,10 +172,119 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(await r.json()).toMatchObject({ error: { param: 'input', code: 'invalid_body' } });
     r = await post(`${gw.url}/v1/responses`, {
       model: 'llama3',
-      input: [{ type: 'function_call_output', call_id: 'c1', output: '{}' }],
+      input: [{ type: 'item_reference', id: 'msg_1' }],
     });
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ error: { param: 'input[0].type' } });
+  });
+
+  const weather = {
+    type: 'function' as const,
+    name: 'get_weather',
+    description: 'Current weather in a city',
+    parameters: {
+      type: 'object',
+      properties: { city: { type: 'string' }, unit: { type: 'string', enum: ['celsius', 'fahrenheit'] } },
+      required: ['city', 'unit'],
+    },
+    strict: true,
+  };
+
+  it('function calling with the SDK: a function_call item, then the answer to its output', async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('a')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const input: OpenAI.Responses.ResponseInput = [{ role: 'user', content: 'Weather in Paris?' }];
+    const first = await client.responses.create({ model: 'sim-model', input, tools: [weather] });
+    expect(first.status).toBe('completed');
+    expect(first.output).toHaveLength(1);
+    const call = first.output[0] as OpenAI.Responses.ResponseFunctionToolCall;
+    expect(call).toMatchObject({ type: 'function_call', status: 'completed', name: 'get_weather' });
+    expect(JSON.parse(call.arguments)).toEqual({ city: 'sim', unit: 'celsius' });
+    expect(call.call_id).toMatch(/^call_/);
+    expect(call.id).toMatch(/^fc_/);
+    expect(first.output_text).toBe('');
+    expect(first.tools).toEqual([weather]);
+    expect(first.tool_choice).toBe('auto');
+    // The next turn sends the call and its output back; the model (the sim) answers a tool's
+    // result in text, so a text answer shows they reached the worker as chat tool messages.
+    const second = await client.responses.create({
+      model: 'sim-model',
+      input: [...input, call, { type: 'function_call_output', call_id: call.call_id, output: '21 C' }],
+      tools: [weather],
+    });
+    expect(second.output.map((o) => o.type)).toEqual(['message']);
+    expect(second.output_text.trim().split(' ')).toHaveLength(8);
+    expect(s.workers[0]!.stats().completed).toBe(2);
+    // tool_choice "none": text even with tools; a named function is called by name.
+    const none = await client.responses.create({
+      model: 'sim-model',
+      input,
+      tools: [weather],
+      tool_choice: 'none',
+    });
+    expect(none.output.map((o) => o.type)).toEqual(['message']);
+    const clock = { type: 'function' as const, name: 'get_time', parameters: {}, strict: false };
+    const named = await client.responses.create({
+      model: 'sim-model',
+      input,
+      tools: [weather, clock],
+      tool_choice: { type: 'function', name: 'get_time' },
+    });
+    expect(named.output[0]).toMatchObject({ type: 'function_call', name: 'get_time', arguments: '{}' });
+  });
+
+  it("function calling streamed: the SDK's helper gets the arguments in pieces and the whole call", async () => {
+    const { gw } = await startFleetGateway([sim('a', { decodeTps: 4 })]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const stream = client.responses.stream({
+      model: 'sim-model',
+      input: 'Weather in Paris?',
+      tools: [weather],
+    });
+    const types: string[] = [];
+    let args = '';
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.function_call_arguments.delta') args += e.delta;
+    }
+    const final = await stream.finalResponse();
+    expect(types.slice(0, 3)).toEqual([
+      'response.created',
+      'response.in_progress',
+      'response.output_item.added',
+    ]);
+    expect(types.filter((t) => t === 'response.function_call_arguments.delta').length).toBeGreaterThan(2);
+    expect(types.slice(-3)).toEqual([
+      'response.function_call_arguments.done',
+      'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(types).not.toContain('response.output_text.delta');
+    expect(JSON.parse(args)).toEqual({ city: 'sim', unit: 'celsius' });
+    expect(final.output).toHaveLength(1);
+    expect(final.output[0]).toMatchObject({ type: 'function_call', name: 'get_weather', arguments: args });
+    expect(final.status).toBe('completed');
+  });
+
+  it('function calls from an Ollama worker on its native API: whole, in one delta, through the fleet', async () => {
+    const { gw } = await startFleetGateway([sim('o', { type: 'ollama', models: ['llama3'] })], {
+      worker: { api: 'native' },
+    });
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const whole = await client.responses.create({ model: 'llama3', input: 'Weather?', tools: [weather] });
+    expect(whole.output[0]).toMatchObject({ type: 'function_call', name: 'get_weather' });
+    expect(JSON.parse((whole.output[0] as OpenAI.Responses.ResponseFunctionToolCall).arguments)).toEqual({
+      city: 'sim',
+      unit: 'celsius',
+    });
+    const stream = client.responses.stream({ model: 'llama3', input: 'Weather?', tools: [weather] });
+    for await (const _ of stream) void _;
+    const final = await stream.finalResponse();
+    expect(final.output.map((o) => o.type)).toEqual(['function_call']);
+    expect(JSON.parse((final.output[0] as OpenAI.Responses.ResponseFunctionToolCall).arguments)).toEqual({
+      city: 'sim',
+      unit: 'celsius',
+    });
   });
 
   it('maps the request onto a chat request', () => {
@@ -236,11 +345,60 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       temperature: 0.2,
       top_p: 0.9,
       text: { format: { type: 'json_schema', name: 'answer', schema: { type: 'object' }, strict: true } },
+      tools: [],
+      tool_choice: 'auto',
+      parallel_tool_calls: true,
     });
     expect(parseResponses({ input: 'x', text: { format: { type: 'json_object' } } }).chat).toEqual({
       messages: [{ role: 'user', content: 'x' }],
       response_format: { type: 'json_object' },
     });
+    // Function tools, calls and their outputs: the calls join the assistant's message.
+    const withTools = parseResponses({
+      input: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        { type: 'reasoning', id: 'rs_1', summary: [] },
+        { role: 'assistant', content: 'Looking it up.' },
+        { type: 'function_call', call_id: 'c1', name: 'w', arguments: '{"city":"Paris"}' },
+        { type: 'function_call', call_id: 'c2', name: 'w', arguments: '{"city":"Rome"}' },
+        { type: 'function_call_output', call_id: 'c1', output: '21 C' },
+        { type: 'function_call_output', call_id: 'c2', output: [{ type: 'input_text', text: '25 C' }] },
+        { type: 'function_call', call_id: 'c3', name: 'w', arguments: '{}' },
+      ],
+      tools: [{ type: 'function', name: 'w', parameters: { type: 'object' }, strict: true }],
+      tool_choice: { type: 'function', name: 'w' },
+      parallel_tool_calls: false,
+    });
+    const fn = (id: string, args: string) => ({
+      id,
+      type: 'function',
+      function: { name: 'w', arguments: args },
+    });
+    expect(withTools.chat).toEqual({
+      messages: [
+        { role: 'user', content: 'Weather in Paris and Rome?' },
+        {
+          role: 'assistant',
+          content: 'Looking it up.',
+          tool_calls: [fn('c1', '{"city":"Paris"}'), fn('c2', '{"city":"Rome"}')],
+        },
+        { role: 'tool', tool_call_id: 'c1', content: '21 C' },
+        { role: 'tool', tool_call_id: 'c2', content: '25 C' },
+        { role: 'assistant', content: null, tool_calls: [fn('c3', '{}')] },
+      ],
+      tools: [{ type: 'function', function: { name: 'w', parameters: { type: 'object' }, strict: true } }],
+      tool_choice: { type: 'function', function: { name: 'w' } },
+      parallel_tool_calls: false,
+    });
+    expect(withTools.echo).toMatchObject({
+      tool_choice: { type: 'function', name: 'w' },
+      parallel_tool_calls: false,
+    });
+    expect(() => parseResponses({ input: 'x', tools: [{ type: 'function' }] })).toThrow(/tools\[0\]\.name/);
+    expect(() => parseResponses({ input: 'x', tool_choice: 'any' })).toThrow(/tool_choice/);
+    expect(() => parseResponses({ input: [{ type: 'function_call', name: 'w', arguments: '{}' }] })).toThrow(
+      /input\[0\]\.call_id/,
+    );
     expect(() => parseResponses({ input: 'x', max_output_tokens: 0 })).toThrow(/max_output_tokens/);
     expect(() => parseResponses({ input: [{ role: 'tool', content: 'x' }] })).toThrow(/input\[0\]\.role/);
     expect(() => parseResponses({ input: [{ role: 'user', content: [{ type: 'input_file' }] }] })).toThrow(
