@@ -1,6 +1,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseResponses } from '../../src/gateway/responses.ts';
+import type { ChatChunk } from '../../src/core/openai.ts';
+import { parseSse } from '../../src/core/sse.ts';
+import { parseResponses, responsesFormat, toResponse } from '../../src/gateway/responses.ts';
 import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
 
 afterEach(closeAll);
@@ -285,6 +287,129 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       city: 'sim',
       unit: 'celsius',
     });
+  });
+
+  it('several calls in one turn: text then each call, whole and streamed (one by one, or all in one delta)', async () => {
+    const echo = parseResponses({ input: 'x' }).echo;
+    const fn = (id: string, name: string, args: string) => ({
+      id,
+      type: 'function',
+      function: { name, arguments: args },
+    });
+    const whole = toResponse(
+      {
+        id: 'r1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [
+          {
+            index: 0,
+            message: {
+              role: 'assistant',
+              content: 'Checking.',
+              tool_calls: [fn('a', 'w', '{"c":1}'), fn('', 't', '')],
+            },
+            finish_reason: 'tool_calls',
+          },
+        ],
+      },
+      echo,
+    );
+    expect(whole['status']).toBe('completed');
+    expect(whole['output']).toEqual([
+      expect.objectContaining({ type: 'message', content: [expect.objectContaining({ text: 'Checking.' })] }),
+      {
+        id: 'fc_r1_0',
+        type: 'function_call',
+        status: 'completed',
+        call_id: 'a',
+        name: 'w',
+        arguments: '{"c":1}',
+      },
+      // No id from the server: one is made up, unique in the response.
+      {
+        id: 'fc_r1_1',
+        type: 'function_call',
+        status: 'completed',
+        call_id: 'call_r1_1',
+        name: 't',
+        arguments: '',
+      },
+    ]);
+
+    const chunk = (
+      delta: ChatChunk['choices'][number]['delta'],
+      finish: string | null = null,
+    ): ChatChunk => ({
+      id: 'r2',
+      object: 'chat.completion.chunk',
+      created: 1,
+      model: 'm',
+      choices: [{ index: 0, delta, finish_reason: finish }],
+    });
+    /** The events a format writes for these chunks, parsed back. */
+    const events = async (chunks: ChatChunk[]) => {
+      const f = responsesFormat(echo, { model: 'm', nowSec: () => 1 });
+      const text = chunks.map((c) => f.chunk(c)).join('') + f.end(undefined);
+      const out: Array<Record<string, unknown>> = [];
+      for await (const e of parseSse(new Blob([text]).stream()))
+        out.push(JSON.parse(e.data) as Record<string, unknown>);
+      return out;
+    };
+    const streamed = await events([
+      chunk({ role: 'assistant', content: 'Checking.' }),
+      chunk({
+        tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'w', arguments: '' } }],
+      }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '{"c":' } }] }),
+      chunk({ tool_calls: [{ index: 0, function: { arguments: '1}' } }] }),
+      chunk({
+        tool_calls: [{ index: 1, id: 'b', type: 'function', function: { name: 't', arguments: '{}' } }],
+      }),
+      chunk({}, 'tool_calls'),
+    ]);
+    const done = streamed.at(-1)!['response'] as { output: unknown[]; status: string };
+    expect(done.status).toBe('completed');
+    expect(done.output).toEqual([
+      expect.objectContaining({ type: 'message', status: 'completed' }),
+      {
+        id: 'fc_r2_0',
+        type: 'function_call',
+        status: 'completed',
+        call_id: 'a',
+        name: 'w',
+        arguments: '{"c":1}',
+      },
+      { id: 'fc_r2_1', type: 'function_call', status: 'completed', call_id: 'b', name: 't', arguments: '{}' },
+    ]);
+    const argEvents = streamed.filter((e) =>
+      String(e['type']).startsWith('response.function_call_arguments'),
+    );
+    expect(argEvents.map((e) => [e['type'], e['output_index'], e['delta'] ?? e['arguments']])).toEqual([
+      ['response.function_call_arguments.delta', 1, '{"c":'],
+      ['response.function_call_arguments.delta', 1, '1}'],
+      ['response.function_call_arguments.done', 1, '{"c":1}'],
+      ['response.function_call_arguments.delta', 2, '{}'],
+      ['response.function_call_arguments.done', 2, '{}'],
+    ]);
+    expect(streamed.map((e) => e['sequence_number'])).toEqual(streamed.map((_, i) => i));
+    // Ollama's way: every call whole in one delta, and no text.
+    const ollama = await events([
+      chunk({ role: 'assistant', content: '' }),
+      chunk({
+        tool_calls: [
+          { index: 0, id: 'call_0', type: 'function', function: { name: 'w', arguments: '{"c":1}' } },
+          { index: 1, id: 'call_1', type: 'function', function: { name: 't', arguments: '{}' } },
+        ],
+      }),
+      chunk({}, 'tool_calls'),
+    ]);
+    const last = ollama.at(-1)!['response'] as { output: Array<Record<string, unknown>> };
+    expect(last.output.map((o) => [o['type'], o['call_id'], o['arguments']])).toEqual([
+      ['function_call', 'call_0', '{"c":1}'],
+      ['function_call', 'call_1', '{}'],
+    ]);
   });
 
   it('maps the request onto a chat request', () => {
