@@ -12,7 +12,7 @@ import {
 } from './context.ts';
 import { HttpError } from './errors.ts';
 import { toOllamaToolCall } from '../core/tool-calls.ts';
-import { ToolCallAccumulator, chatMessagesOf } from './ollama-tools.ts';
+import { ToolCallAccumulator, chatMessagesOf, ollamaFields, withImages } from './ollama-chat.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { copyWith } from '../core/objects.ts';
@@ -199,13 +199,15 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       stream = b.stream !== false;
       req = fromOptions(b.options, { messages: chatMessagesOf(b.messages) });
       if (b.tools !== undefined && b.tools.length > 0) req['tools'] = b.tools;
+      ollamaFields(b, req);
     } else {
       const b = parseOllamaGenerate(body);
       model = b.model;
       stream = b.stream !== false;
       const messages: ChatMessage[] = b.system ? [{ role: 'system', content: b.system }] : [];
-      messages.push({ role: 'user', content: b.prompt });
+      messages.push({ role: 'user', content: withImages(b.prompt, b.images) });
       req = fromOptions(b.options, { messages });
+      ollamaFields(b, req);
     }
     if (model !== undefined && model !== '') req.model = model;
     c.model = model;

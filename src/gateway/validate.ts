@@ -45,9 +45,14 @@ const ollamaOptions = z
     stop: z.array(z.string()).optional(),
   })
   .optional();
+/** Ollama's `format`: "json", or a JSON schema ("" is none). */
+const ollamaFormat = z.union([z.literal('json'), z.literal(''), z.looseObject({})]).optional();
+/** Ollama's images: bare base64, one string each. */
+const ollamaImages = z.array(z.string()).optional();
 const ollamaChatSchema = z.looseObject({
   model: z.string().optional(),
-  messages: z.array(z.looseObject({ role: z.string(), content: z.string() })).min(1),
+  messages: z.array(z.looseObject({ role: z.string(), content: z.string(), images: ollamaImages })).min(1),
+  format: ollamaFormat,
   tools: z
     .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }))
     .optional(),
@@ -58,6 +63,8 @@ const ollamaGenerateSchema = z.looseObject({
   model: z.string().optional(),
   prompt: z.string(),
   system: z.string().optional(),
+  images: ollamaImages,
+  format: ollamaFormat,
   stream: z.boolean().optional(),
   options: ollamaOptions,
 });
