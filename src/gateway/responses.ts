@@ -183,6 +183,19 @@ function chatToolChoice(raw: unknown): unknown {
   );
 }
 
+/** `reasoning.effort` (chat's `reasoning_effort`, which reasoning models' servers read). */
+function reasoningEffort(raw: unknown): string | undefined {
+  if (raw === undefined || raw === null) return undefined;
+  const effort = isObj(raw) ? raw['effort'] : raw;
+  if (effort === undefined || effort === null) return undefined;
+  if (typeof effort !== 'string')
+    throw badRequest(
+      'responses request: reasoning.effort: expected a string such as "low"',
+      'reasoning.effort',
+    );
+  return effort;
+}
+
 const optNumber = (body: Json, key: string, ok: (n: number) => boolean, want: string): number | undefined => {
   const v = body[key];
   if (v === undefined || v === null) return undefined;
@@ -205,6 +218,8 @@ export interface ResponsesCall {
     tools: unknown[];
     tool_choice: unknown;
     parallel_tool_calls: boolean;
+    /** The reasoning effort asked for, if any. */
+    reasoning: { effort: string | null; summary: null };
   };
 }
 
@@ -240,6 +255,8 @@ export function parseResponses(body: unknown): ResponsesCall {
   const parallel = body['parallel_tool_calls'];
   if (parallel !== undefined && parallel !== null && typeof parallel !== 'boolean')
     throw badRequest('responses request: parallel_tool_calls: expected true or false', 'parallel_tool_calls');
+  const effort = reasoningEffort(body['reasoning']);
+  if (effort !== undefined) chat['reasoning_effort'] = effort;
   if (tools.length > 0) {
     chat['tools'] = tools;
     if (toolChoice !== undefined && toolChoice !== null) chat['tool_choice'] = toolChoice;
@@ -263,6 +280,7 @@ export function parseResponses(body: unknown): ResponsesCall {
       tools: tools.length > 0 ? (body['tools'] as unknown[]) : [],
       tool_choice: toolChoice === undefined || toolChoice === null ? 'auto' : body['tool_choice'],
       parallel_tool_calls: typeof parallel === 'boolean' ? parallel : true,
+      reasoning: { effort: effort ?? null, summary: null },
     },
   };
 }
@@ -306,6 +324,7 @@ function responseObject(
     output,
     parallel_tool_calls: echo.parallel_tool_calls,
     previous_response_id: null,
+    reasoning: echo.reasoning,
     temperature: echo.temperature,
     text: echo.text,
     tool_choice: echo.tool_choice,

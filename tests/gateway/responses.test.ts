@@ -20,6 +20,7 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       max_output_tokens: 5,
       error: null,
       text: { format: { type: 'text' } },
+      reasoning: { effort: null, summary: null },
     });
     expect(data.id).toMatch(/^resp_/);
     expect(data.output).toHaveLength(1);
@@ -473,7 +474,12 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       tools: [],
       tool_choice: 'auto',
       parallel_tool_calls: true,
+      reasoning: { effort: null, summary: null },
     });
+    const effort = parseResponses({ input: 'x', reasoning: { effort: 'low' } });
+    expect(effort.chat['reasoning_effort']).toBe('low');
+    expect(effort.echo.reasoning).toEqual({ effort: 'low', summary: null });
+    expect(() => parseResponses({ input: 'x', reasoning: { effort: 3 } })).toThrow(/reasoning\.effort/);
     expect(parseResponses({ input: 'x', text: { format: { type: 'json_object' } } }).chat).toEqual({
       messages: [{ role: 'user', content: 'x' }],
       response_format: { type: 'json_object' },
