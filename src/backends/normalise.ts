@@ -1,3 +1,4 @@
+import { base64ToFloats } from '../core/float32.ts';
 import { FleetError } from '../core/errors.ts';
 import type {
   ChatChunk,
@@ -188,9 +189,10 @@ export function normaliseEmbedding(raw: unknown, ctx: NormaliseContext): Embeddi
   }
   const data = (raw['data'] as unknown[]).map((d, i) => {
     const o = isRecord(d) ? d : {};
-    const e = o['embedding'];
+    // A server that sends base64 even unasked: float32 bytes, decoded.
+    const e = typeof o['embedding'] === 'string' ? base64ToFloats(o['embedding']) : o['embedding'];
     if (!Array.isArray(e) || !e.every((x) => typeof x === 'number')) {
-      throw malformed(ctx, `embedding ${i} is not a list of numbers`);
+      throw malformed(ctx, `embedding ${i} is not a list of numbers (nor base64 float32 values)`);
     }
     return { object: 'embedding' as const, index: num(o['index']) ?? i, embedding: e };
   });

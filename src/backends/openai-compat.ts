@@ -105,11 +105,11 @@ export class OpenAICompatBackend implements Backend {
   }
 
   async embed(req: EmbeddingRequest, opts: CallOptions = {}): Promise<EmbeddingResponse> {
-    const raw = await this.postJson(
-      '/v1/embeddings',
-      copyWith(req, { model: req.model ?? this.worker.model }),
-      opts,
-    );
+    const body: Record<string, unknown> = copyWith(req, { model: req.model ?? this.worker.model });
+    // Numbers from the worker, always (the default of every server): an EmbeddingResponse holds
+    // numbers, and a caller that wants base64 (the OpenAI SDKs' default) encodes them itself.
+    delete body['encoding_format'];
+    const raw = await this.postJson('/v1/embeddings', body, opts);
     return normaliseEmbedding(raw, this.context(req.model));
   }
 

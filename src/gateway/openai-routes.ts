@@ -1,6 +1,7 @@
 import { copyWith } from '../core/objects.ts';
 import { formatSseData } from '../core/sse.ts';
-import type { ChatChunk, Completion } from '../core/openai.ts';
+import { floatsToBase64 } from '../core/float32.ts';
+import type { ChatChunk, Completion, EmbeddingResponse } from '../core/openai.ts';
 import { modelNotFound, type HttpError } from './errors.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
 import { parseResponses, responsesFormat, toResponse } from './responses.ts';
@@ -121,6 +122,19 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
     c.model = req.model;
     const ac = clientAbort(c);
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
-    answerJson(c, r.response, r.worker);
+    answerJson(c, req['encoding_format'] === 'base64' ? asBase64(r.response) : r.response, r.worker);
   });
+}
+
+/**
+ * Embeddings as base64 float32 bytes, for `encoding_format: "base64"`: what OpenAI sends, and
+ * what its SDKs ask for by default and decode. The fleet always has the numbers from the worker.
+ */
+function asBase64(r: EmbeddingResponse): object {
+  const data = r.data.map((d) => ({
+    object: d.object,
+    index: d.index,
+    embedding: floatsToBase64(d.embedding),
+  }));
+  return copyWith(r, { data });
 }

@@ -34,6 +34,7 @@ const completionSchema = z.looseObject(
 const embeddingSchema = z.looseObject({
   model: z.string().optional(),
   input: z.union([z.string(), z.array(z.string()).min(1)]),
+  encoding_format: z.enum(['float', 'base64']).optional(),
 });
 
 const ollamaOptions = z

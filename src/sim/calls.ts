@@ -20,6 +20,8 @@ export interface Call {
   includeUsage: boolean;
   /** Embedding inputs. */
   inputs: string[];
+  /** Embeddings as base64 float32 bytes (`encoding_format: "base64"`), not numbers. */
+  base64: boolean;
   /** Ollama: `truncate: false` asks for an error instead of silent truncation. */
   truncate: boolean;
   /** The function the simulated model calls instead of answering in text (see toolCallOf). */
@@ -87,6 +89,7 @@ function base(kind: CallKind, b: Body, promptText: string): Call {
     stream: false,
     includeUsage: false,
     inputs: [],
+    base64: false,
     truncate: true,
     tool: undefined,
   };
@@ -214,6 +217,10 @@ export function parseEmbedding(body: unknown): Call {
   const call = base('embedding', b, '');
   call.inputs = list;
   call.promptTokens = list.reduce((sum, s) => sum + estimateTokens(s), 0);
+  const encoding = b['encoding_format'];
+  if (encoding !== undefined && encoding !== null && encoding !== 'float' && encoding !== 'base64')
+    throw new BadRequest('\'encoding_format\' must be "float" or "base64"');
+  call.base64 = encoding === 'base64';
   call.truncate = b['truncate'] !== false;
   return call;
 }

@@ -1,6 +1,7 @@
 import { embedText } from './text.ts';
 import { splitRange, timingsOf, usageOf, type Reply, type WireFormat } from './reply.ts';
 import type { SimType } from './types.ts';
+import { floatsToBase64 } from '../core/float32.ts';
 import { copyWith } from '../core/objects.ts';
 
 /**
@@ -162,7 +163,10 @@ export function embeddingFormat(): WireFormat {
     body(r) {
       return JSON.stringify({
         object: 'list',
-        data: r.inputs.map((text, index) => ({ object: 'embedding', index, embedding: embedText(text) })),
+        data: r.inputs.map((text, index) => {
+          const embedding = embedText(text);
+          return { object: 'embedding', index, embedding: r.base64 ? floatsToBase64(embedding) : embedding };
+        }),
         model: r.model,
         usage: { prompt_tokens: r.promptTokens, total_tokens: r.promptTokens },
       });

@@ -174,6 +174,7 @@ export function serveInference(
       finishReason: !whole ? 'length' : call.tool === undefined ? 'stop' : 'tool_calls',
       includeUsage: call.includeUsage,
       inputs: call.inputs,
+      base64: call.base64,
       arrivedAt: now,
       startedAt: now,
       prefillEndAt: now,

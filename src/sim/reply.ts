@@ -19,6 +19,8 @@ export interface Reply {
   includeUsage: boolean;
   /** Embedding inputs. */
   inputs: string[];
+  /** Embeddings as base64 float32 bytes, as OpenAI-compatible servers send them when asked. */
+  base64: boolean;
   /** Real ms (engine clock): arrival, slot, end of prefill, last token. */
   arrivedAt: number;
   startedAt: number;

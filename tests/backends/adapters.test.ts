@@ -118,10 +118,14 @@ describe.each(VARIANTS)('$name adapter', (v) => {
     expect(c.usage?.completion_tokens).toBe(6);
   });
 
-  it('embeds', async () => {
+  it('embeds, as numbers even when base64 is asked for', async () => {
     const e = await backend.embed({ input: ['a', 'b'] });
     expect(e.data).toHaveLength(2);
     expect(e.data[0]?.embedding.length).toBeGreaterThan(0);
+    // The worker would answer base64 (the simulator does, like vLLM and llama.cpp): the backend
+    // does not pass the wish on, so the fleet's answer holds the same numbers.
+    const b = await backend.embed({ input: ['a', 'b'], encoding_format: 'base64' });
+    expect(b.data.map((d) => d.embedding)).toEqual(e.data.map((d) => d.embedding));
   });
 
   it('sends the worker model when the request names none, and the request model otherwise', async () => {

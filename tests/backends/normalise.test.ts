@@ -98,6 +98,13 @@ describe('chunks and completions', () => {
     malformed(() => normaliseChunk({ choices: 'x' }, ctx));
     malformed(() => normaliseCompletion({ id: 'x' }, ctx));
     malformed(() => normaliseEmbedding({ data: [{ embedding: ['a'] }] }, ctx));
+    malformed(() => normaliseEmbedding({ data: [{ embedding: 'AAA' }] }, ctx)); // 2 bytes: not float32s
+  });
+
+  it('decodes an embedding a server sent as base64 float32 bytes', () => {
+    const floats = [0.5, -0.25, 1];
+    const b64 = Buffer.from(Float32Array.from(floats).buffer).toString('base64');
+    expect(normaliseEmbedding({ data: [{ embedding: b64 }] }, ctx).data[0]!.embedding).toEqual(floats);
   });
 
   it('keeps reasoning and tool calls of a message, and a null content', () => {

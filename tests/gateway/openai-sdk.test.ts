@@ -173,6 +173,25 @@ describe('the official openai SDK against the gateway', () => {
     });
     expect(e.data).toHaveLength(2);
     expect(e.data[0]!.embedding.length).toBe(384);
+    // The SDK's default: it asks for base64 and decodes the float32 bytes itself.
+    const b = await client.embeddings.create({ model: 'sim-model', input: ['a', 'b'] });
+    expect(b.data.map((d) => d.embedding.length)).toEqual([384, 384]);
+    b.data.forEach((d, i) =>
+      d.embedding.forEach((x, j) => expect(x).toBeCloseTo(e.data[i]!.embedding[j]!, 6)),
+    );
+    // Without the SDK: base64 strings, and a 400 naming any other encoding.
+    const raw = await fetch(`${gw.url}/v1/embeddings`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: 'a', encoding_format: 'base64' }),
+    });
+    const body = (await raw.json()) as { data: Array<{ embedding: unknown }> };
+    expect(typeof body.data[0]!.embedding).toBe('string');
+    const bad = await client.embeddings
+      .create({ model: 'sim-model', input: 'a', encoding_format: 'hex' as 'float' })
+      .catch((x: unknown) => x);
+    expect(bad).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((bad as InstanceType<typeof OpenAI.BadRequestError>).param).toBe('encoding_format');
   });
 
   it('a streamed text completion: the whole text as one chunk, usage when asked, then the end', async () => {

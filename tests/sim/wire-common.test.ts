@@ -98,6 +98,17 @@ describe.each(SIM_TYPES)('sim %s: OpenAI-compatible routes', (type) => {
     const norm = Math.hypot(...(a.embedding as number[]));
     expect(norm).toBeCloseTo(1, 3);
     expect(r1.json().usage.prompt_tokens).toBe(estimateTokens('alpha') + estimateTokens('beta'));
+    // encoding_format "base64": the float32 bytes of the same vectors.
+    const r3 = await http(`${w.url}/v1/embeddings`, { body: { input: 'alpha', encoding_format: 'base64' } });
+    const b64 = r3.json().data[0].embedding as string;
+    expect(typeof b64).toBe('string');
+    const buf = Buffer.from(b64, 'base64');
+    expect(Array.from(new Float32Array(buf.buffer, buf.byteOffset, buf.length / 4))).toEqual(
+      (a.embedding as number[]).map((x) => Math.fround(x)),
+    );
+    const bad = await http(`${w.url}/v1/embeddings`, { body: { input: 'alpha', encoding_format: 'hex' } });
+    expect(bad.status).toBe(400);
+    expect(bad.text).toContain('encoding_format');
   });
 
   it('generates the same text for the same seed and request order', async () => {
