@@ -113,11 +113,13 @@ export function normaliseChunk(raw: unknown, ctx: NormaliseContext): ChatChunk {
     str(raw['model']) ?? ctx.model,
     rawChoices.map((c: unknown, i) => {
       const o = isRecord(c) ? c : {};
-      return {
+      const choice: ChatChunk['choices'][number] = {
         index: num(o['index']) ?? i,
         delta: normaliseDelta(o['delta']),
         finish_reason: finishReason(o['finish_reason']),
       };
+      if (o['logprobs'] != null) choice.logprobs = o['logprobs'];
+      return choice;
     }),
   );
   const usage = normaliseUsage(raw['usage']);
@@ -147,7 +149,13 @@ export function normaliseCompletion(raw: unknown, ctx: NormaliseContext): ChatCo
       const reasoning = pickReasoning(m);
       if (reasoning !== undefined) message.reasoning = reasoning;
       if (Array.isArray(m['tool_calls'])) message.tool_calls = m['tool_calls'] as unknown[];
-      return { index: num(o['index']) ?? i, message, finish_reason: finishReason(o['finish_reason']) };
+      const choice: ChatCompletion['choices'][number] = {
+        index: num(o['index']) ?? i,
+        message,
+        finish_reason: finishReason(o['finish_reason']),
+      };
+      if (o['logprobs'] != null) choice.logprobs = o['logprobs'];
+      return choice;
     }),
   };
   const usage = normaliseUsage(raw['usage']);

@@ -47,6 +47,8 @@ export interface ChatCompletion {
     index: number;
     message: { role: 'assistant'; content: string | null; reasoning?: string; tool_calls?: unknown[] };
     finish_reason: string | null;
+    /** Token log probabilities, when the request asked (`logprobs: true`) and the server gives them. */
+    logprobs?: unknown;
   }>;
   usage?: Usage;
   /** llama.cpp's per-request timings, kept when present. */
@@ -66,7 +68,7 @@ export interface ChatChunk {
   object: 'chat.completion.chunk';
   created: number;
   model: string;
-  choices: Array<{ index: number; delta: ChatDelta; finish_reason: string | null }>;
+  choices: Array<{ index: number; delta: ChatDelta; finish_reason: string | null; logprobs?: unknown }>;
   usage?: Usage;
   timings?: Record<string, number>;
 }

@@ -101,6 +101,22 @@ describe('chunks and completions', () => {
     malformed(() => normaliseEmbedding({ data: [{ embedding: 'AAA' }] }, ctx)); // 2 bytes: not float32s
   });
 
+  it('keeps the log probabilities of a choice, whole and streamed', () => {
+    const logprobs = { content: [{ token: 'Hi', logprob: -0.1, bytes: [72, 105], top_logprobs: [] }] };
+    const whole = normaliseCompletion(
+      { choices: [{ message: { content: 'Hi' }, logprobs, finish_reason: 'stop' }] },
+      ctx,
+    );
+    expect(whole.choices[0]!.logprobs).toEqual(logprobs);
+    expect(
+      normaliseChunk({ choices: [{ delta: { content: 'Hi' }, logprobs }] }, ctx).choices[0]!.logprobs,
+    ).toEqual(logprobs);
+    // null (what servers send when none were asked for) is left out, as before.
+    expect('logprobs' in normaliseChunk({ choices: [{ delta: {}, logprobs: null }] }, ctx).choices[0]!).toBe(
+      false,
+    );
+  });
+
   it('decodes an embedding a server sent as base64 float32 bytes', () => {
     const floats = [0.5, -0.25, 1];
     const b64 = Buffer.from(Float32Array.from(floats).buffer).toString('base64');

@@ -1,5 +1,8 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseConfig } from '../../src/config/index.ts';
+import { startGateway } from '../../src/gateway/index.ts';
+import { json, startServer } from '../backends/helpers.ts';
 import { closeAll, sim, startFleetGateway } from './helpers.ts';
 
 afterEach(closeAll);
@@ -118,6 +121,65 @@ describe('the official openai SDK against the gateway', () => {
     });
     expect(answer.choices[0]!.finish_reason).toBe('stop');
     expect(answer.choices[0]!.message.content!.length).toBeGreaterThan(0);
+  });
+
+  it('logprobs reach the client, whole and streamed', async () => {
+    const logprobs = {
+      content: [
+        {
+          token: 'Hi',
+          logprob: -0.25,
+          bytes: [72, 105],
+          top_logprobs: [{ token: 'Hi', logprob: -0.25, bytes: [72, 105] }],
+        },
+      ],
+    };
+    // A scripted OpenAI-compatible worker that gives log probabilities (vLLM and llama.cpp do).
+    const upstream = await startServer((req, res) => {
+      if (req.path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'm' }] });
+      const head = { id: 'c1', created: 1, model: 'm' };
+      if (req.json()['stream'] !== true)
+        return json(res, 200, {
+          ...head,
+          object: 'chat.completion',
+          choices: [
+            { index: 0, message: { role: 'assistant', content: 'Hi' }, logprobs, finish_reason: 'stop' },
+          ],
+        });
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      const chunk = (choice: object) =>
+        `data: ${JSON.stringify({ ...head, object: 'chat.completion.chunk', choices: [choice] })}\n\n`;
+      res.end(
+        chunk({ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }) +
+          chunk({ index: 0, delta: { content: 'Hi' }, logprobs, finish_reason: null }) +
+          chunk({ index: 0, delta: {}, logprobs: null, finish_reason: 'stop' }) +
+          'data: [DONE]\n\n',
+      );
+    });
+    const config = parseConfig(
+      { workers: [{ id: 'u', type: 'openai', host: '127.0.0.1', port: upstream.port, model: 'm' }] },
+      { file: 'test' },
+    );
+    const gw = await startGateway({ config, port: 0 });
+    try {
+      await gw.fleet.ready();
+      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+      const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hi' }];
+      const r = await client.chat.completions.create({
+        model: 'm',
+        messages,
+        logprobs: true,
+        top_logprobs: 1,
+      });
+      expect(r.choices[0]!.logprobs).toEqual(logprobs);
+      expect(upstream.requests.at(-1)!.json()).toMatchObject({ logprobs: true, top_logprobs: 1 });
+      const stream = client.chat.completions.stream({ model: 'm', messages, logprobs: true });
+      const whole = await stream.finalChatCompletion();
+      expect(whole.choices[0]!.logprobs).toEqual({ content: logprobs.content });
+    } finally {
+      await gw.close();
+      await upstream.close();
+    }
   });
 
   it('no usage chunk unless asked', async () => {
