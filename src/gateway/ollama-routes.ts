@@ -30,6 +30,20 @@ export const OLLAMA_COMPAT_VERSION = '0.9.0';
 
 const ns = (ms: number | undefined) => Math.round((ms ?? 0) * 1e6);
 
+/**
+ * Ollama's `options` that chat requests carry too, as top-level fields: OpenAI's names where it has
+ * them, and the samplers llama.cpp and vLLM take under Ollama's own names (`top_k`, `min_p`,
+ * `repeat_penalty`); `num_ctx` as well. The native Ollama backend puts them all back in `options`.
+ */
+const PASSED_OPTIONS = [
+  'top_k',
+  'min_p',
+  'presence_penalty',
+  'frequency_penalty',
+  'repeat_penalty',
+  'num_ctx',
+] as const;
+
 /** Ollama's sampling `options` in OpenAI's words. */
 function fromOptions(o: OllamaChatBody['options'], req: ChatRequest): ChatRequest {
   if (!o) return req;
@@ -38,6 +52,7 @@ function fromOptions(o: OllamaChatBody['options'], req: ChatRequest): ChatReques
   if (o.top_p !== undefined) req.top_p = o.top_p;
   if (o.seed !== undefined) req.seed = o.seed;
   if (o.stop !== undefined) req.stop = o.stop;
+  for (const k of PASSED_OPTIONS) if (o[k] !== undefined) req[k] = o[k];
   return req;
 }
 

@@ -44,6 +44,12 @@ const ollamaOptions = z
     top_p: z.number().optional(),
     seed: z.number().int().optional(),
     stop: z.array(z.string()).optional(),
+    top_k: z.number().int().optional(),
+    min_p: z.number().optional(),
+    presence_penalty: z.number().optional(),
+    frequency_penalty: z.number().optional(),
+    repeat_penalty: z.number().optional(),
+    num_ctx: z.number().int().positive().optional(),
   })
   .optional();
 /** Ollama's `format`: "json", or a JSON schema ("" is none). */

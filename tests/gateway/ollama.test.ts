@@ -177,7 +177,7 @@ describe('Ollama API over the fleet', () => {
     ).toEqual([fn('a', { x: 1 }), fn('b', 'not json')]);
   });
 
-  it('images, format, think and keep_alive reach the worker in chat words', async () => {
+  it('images, format, think, keep_alive and sampling options reach the worker in chat words', async () => {
     // A scripted OpenAI-type worker that keeps what it is sent.
     const upstream = await startServer((req, res) => {
       if (req.path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'llava' }] });
@@ -210,6 +210,7 @@ describe('Ollama API over the fleet', () => {
         format: schema,
         think: true,
         keep_alive: '5m',
+        options: { temperature: 0.3, top_k: 20, min_p: 0.05, repeat_penalty: 1.1, num_ctx: 8192 },
       });
       expect(chat.status).toBe(200);
       expect(await chat.json()).toMatchObject({ message: { content: '{"a":1}' }, done: true });
@@ -237,6 +238,11 @@ describe('Ollama API over the fleet', () => {
         response_format: { type: 'json_schema', json_schema: { name: 'response', schema } },
         think: true,
         keep_alive: '5m',
+        temperature: 0.3,
+        top_k: 20,
+        min_p: 0.05,
+        repeat_penalty: 1.1,
+        num_ctx: 8192,
       });
       expect((sent[0]!['messages'] as Array<Record<string, unknown>>)[1]!['images']).toBeUndefined();
       expect(sent[1]).toMatchObject({
