@@ -32,8 +32,9 @@ const ns = (ms: number | undefined) => Math.round((ms ?? 0) * 1e6);
 
 /**
  * Ollama's `options` that chat requests carry too, as top-level fields: OpenAI's names where it has
- * them, and the samplers llama.cpp and vLLM take under Ollama's own names (`top_k`, `min_p`,
- * `repeat_penalty`); `num_ctx` as well. The native Ollama backend puts them all back in `options`.
+ * them, and the samplers under Ollama's own names, which llama.cpp takes too (`top_k`, `min_p`,
+ * `repeat_penalty`; vLLM the first two); `num_ctx` as well. The native Ollama backend puts them all
+ * back in `options`.
  */
 const PASSED_OPTIONS = [
   'top_k',
