@@ -2,6 +2,7 @@ import { parseConfig } from '../../src/config/index.ts';
 import { createRandom } from '../../src/core/random.ts';
 import { startGateway, type GatewayOptions, type RunningGateway } from '../../src/gateway/index.ts';
 import { startSimFleet, type SimFleet, type SimWorkerOptions } from '../../src/sim/index.ts';
+import { json, startServer, type Handler, type TestServer } from '../backends/helpers.ts';
 
 export interface Started {
   sim: SimFleet;
@@ -45,11 +46,41 @@ export async function startFleetGateway(
   return s;
 }
 
+const scripted: Array<{ gw: RunningGateway; upstream: TestServer }> = [];
+
 export async function closeAll(): Promise<void> {
   for (const s of running.splice(0)) {
     await s.gw.close();
     await s.sim.close();
   }
+  for (const s of scripted.splice(0)) {
+    await s.gw.close();
+    await s.upstream.close();
+  }
+}
+
+/**
+ * A gateway over one scripted OpenAI-type worker serving `model`: `handle` answers its inference
+ * requests (`GET /v1/models` is answered for it), and `upstream.requests` keeps what it was sent.
+ * For what the simulator does not produce. Closed by `closeAll`.
+ */
+export async function startScriptedGateway(
+  model: string,
+  handle: Handler,
+): Promise<{ gw: RunningGateway; upstream: TestServer }> {
+  const upstream = await startServer((req, res, raw) =>
+    req.path === '/v1/models'
+      ? json(res, 200, { object: 'list', data: [{ id: model }] })
+      : handle(req, res, raw),
+  );
+  const config = parseConfig(
+    { workers: [{ id: 'u', type: 'openai', host: '127.0.0.1', port: upstream.port, model }] },
+    { file: 'test' },
+  );
+  const gw = await startGateway({ config, port: 0 });
+  scripted.push({ gw, upstream });
+  await gw.fleet.ready();
+  return { gw, upstream };
 }
 
 export const sim = (id: string, extra: Partial<SimWorkerOptions> = {}): SimWorkerOptions => ({

@@ -3,10 +3,8 @@ import { parseNdjson, parseSse } from '../../src/core/sse.ts';
 import type { LiveSnapshot } from '../../src/gateway/live.ts';
 import { toOllamaToolCall } from '../../src/core/tool-calls.ts';
 import { chatMessagesOf } from '../../src/gateway/ollama-chat.ts';
-import { parseConfig } from '../../src/config/index.ts';
-import { startGateway } from '../../src/gateway/index.ts';
-import { json, startServer } from '../backends/helpers.ts';
-import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
+import { json } from '../backends/helpers.ts';
+import { closeAll, post, sim, startFleetGateway, startScriptedGateway } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -179,8 +177,7 @@ describe('Ollama API over the fleet', () => {
 
   it('images, format, think, keep_alive and sampling options reach the worker in chat words', async () => {
     // A scripted OpenAI-type worker that keeps what it is sent.
-    const upstream = await startServer((req, res) => {
-      if (req.path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'llava' }] });
+    const { gw, upstream } = await startScriptedGateway('llava', (_req, res) =>
       json(res, 200, {
         id: 'x',
         object: 'chat.completion',
@@ -188,87 +185,76 @@ describe('Ollama API over the fleet', () => {
         model: 'llava',
         choices: [{ index: 0, message: { role: 'assistant', content: '{"a":1}' }, finish_reason: 'stop' }],
         usage: { prompt_tokens: 5, completion_tokens: 3, total_tokens: 8 },
-      });
-    });
-    const config = parseConfig(
-      { workers: [{ id: 'u', type: 'openai', host: '127.0.0.1', port: upstream.port, model: 'llava' }] },
-      { file: 'test' },
+      }),
     );
-    const gw = await startGateway({ config, port: 0 });
-    try {
-      await gw.fleet.ready();
-      const png = 'iVBORw0KGgoAAAANSUhEUg';
-      const jpeg = '/9j/4AAQSkZJRg';
-      const schema = { type: 'object', properties: { a: { type: 'number' } } };
-      const chat = await post(`${gw.url}/api/chat`, {
-        model: 'llava',
-        stream: false,
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          { role: 'user', content: 'What is in these?', images: [png, jpeg] },
-        ],
-        format: schema,
-        think: true,
-        keep_alive: '5m',
-        options: { temperature: 0.3, top_k: 20, min_p: 0.05, repeat_penalty: 1.1, num_ctx: 8192 },
-      });
-      expect(chat.status).toBe(200);
-      expect(await chat.json()).toMatchObject({ message: { content: '{"a":1}' }, done: true });
-      const gen = await post(`${gw.url}/api/generate`, {
-        model: 'llava',
-        stream: false,
-        prompt: 'Describe it.',
-        images: [png],
-        format: 'json',
-      });
-      expect(await gen.json()).toMatchObject({ response: '{"a":1}', done: true });
-      const sent = upstream.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.json());
-      expect(sent[0]).toMatchObject({
-        messages: [
-          { role: 'system', content: 'Be brief.' },
-          {
-            role: 'user',
-            content: [
-              { type: 'text', text: 'What is in these?' },
-              { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
-              { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${jpeg}` } },
-            ],
-          },
-        ],
-        response_format: { type: 'json_schema', json_schema: { name: 'response', schema } },
-        think: true,
-        keep_alive: '5m',
-        temperature: 0.3,
-        top_k: 20,
-        min_p: 0.05,
-        repeat_penalty: 1.1,
-        num_ctx: 8192,
-      });
-      expect((sent[0]!['messages'] as Array<Record<string, unknown>>)[1]!['images']).toBeUndefined();
-      expect(sent[1]).toMatchObject({
-        messages: [
-          {
-            role: 'user',
-            content: [
-              { type: 'text', text: 'Describe it.' },
-              { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
-            ],
-          },
-        ],
-        response_format: { type: 'json_object' },
-      });
-      // A format that is neither "json" nor a schema is a 400 that names the field.
-      const bad = await post(`${gw.url}/api/chat`, {
-        model: 'llava',
-        messages: [{ role: 'user', content: 'x' }],
-        format: 'yaml',
-      });
-      expect(bad.status).toBe(400);
-      expect(((await bad.json()) as { error: string }).error).toContain('format');
-    } finally {
-      await gw.close();
-      await upstream.close();
-    }
+    const png = 'iVBORw0KGgoAAAANSUhEUg';
+    const jpeg = '/9j/4AAQSkZJRg';
+    const schema = { type: 'object', properties: { a: { type: 'number' } } };
+    const chat = await post(`${gw.url}/api/chat`, {
+      model: 'llava',
+      stream: false,
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        { role: 'user', content: 'What is in these?', images: [png, jpeg] },
+      ],
+      format: schema,
+      think: true,
+      keep_alive: '5m',
+      options: { temperature: 0.3, top_k: 20, min_p: 0.05, repeat_penalty: 1.1, num_ctx: 8192 },
+    });
+    expect(chat.status).toBe(200);
+    expect(await chat.json()).toMatchObject({ message: { content: '{"a":1}' }, done: true });
+    const gen = await post(`${gw.url}/api/generate`, {
+      model: 'llava',
+      stream: false,
+      prompt: 'Describe it.',
+      images: [png],
+      format: 'json',
+    });
+    expect(await gen.json()).toMatchObject({ response: '{"a":1}', done: true });
+    const sent = upstream.requests.filter((r) => r.path === '/v1/chat/completions').map((r) => r.json());
+    expect(sent[0]).toMatchObject({
+      messages: [
+        { role: 'system', content: 'Be brief.' },
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'What is in these?' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+            { type: 'image_url', image_url: { url: `data:image/jpeg;base64,${jpeg}` } },
+          ],
+        },
+      ],
+      response_format: { type: 'json_schema', json_schema: { name: 'response', schema } },
+      think: true,
+      keep_alive: '5m',
+      temperature: 0.3,
+      top_k: 20,
+      min_p: 0.05,
+      repeat_penalty: 1.1,
+      num_ctx: 8192,
+    });
+    expect((sent[0]!['messages'] as Array<Record<string, unknown>>)[1]!['images']).toBeUndefined();
+    expect(sent[1]).toMatchObject({
+      messages: [
+        {
+          role: 'user',
+          content: [
+            { type: 'text', text: 'Describe it.' },
+            { type: 'image_url', image_url: { url: `data:image/png;base64,${png}` } },
+          ],
+        },
+      ],
+      response_format: { type: 'json_object' },
+    });
+    // A format that is neither "json" nor a schema is a 400 that names the field.
+    const bad = await post(`${gw.url}/api/chat`, {
+      model: 'llava',
+      messages: [{ role: 'user', content: 'x' }],
+      format: 'yaml',
+    });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toContain('format');
   });
 
   it('/api/generate, streamed and not, with num_predict', async () => {

@@ -1,9 +1,7 @@
 import OpenAI from 'openai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { parseConfig } from '../../src/config/index.ts';
-import { startGateway } from '../../src/gateway/index.ts';
-import { json, startServer } from '../backends/helpers.ts';
-import { closeAll, sim, startFleetGateway } from './helpers.ts';
+import { json } from '../backends/helpers.ts';
+import { closeAll, sim, startFleetGateway, startScriptedGateway } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -135,8 +133,7 @@ describe('the official openai SDK against the gateway', () => {
       ],
     };
     // A scripted OpenAI-compatible worker that gives log probabilities (vLLM and llama.cpp do).
-    const upstream = await startServer((req, res) => {
-      if (req.path === '/v1/models') return json(res, 200, { object: 'list', data: [{ id: 'm' }] });
+    const { gw, upstream } = await startScriptedGateway('m', (req, res) => {
       const head = { id: 'c1', created: 1, model: 'm' };
       if (req.json()['stream'] !== true)
         return json(res, 200, {
@@ -156,30 +153,19 @@ describe('the official openai SDK against the gateway', () => {
           'data: [DONE]\n\n',
       );
     });
-    const config = parseConfig(
-      { workers: [{ id: 'u', type: 'openai', host: '127.0.0.1', port: upstream.port, model: 'm' }] },
-      { file: 'test' },
-    );
-    const gw = await startGateway({ config, port: 0 });
-    try {
-      await gw.fleet.ready();
-      const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
-      const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hi' }];
-      const r = await client.chat.completions.create({
-        model: 'm',
-        messages,
-        logprobs: true,
-        top_logprobs: 1,
-      });
-      expect(r.choices[0]!.logprobs).toEqual(logprobs);
-      expect(upstream.requests.at(-1)!.json()).toMatchObject({ logprobs: true, top_logprobs: 1 });
-      const stream = client.chat.completions.stream({ model: 'm', messages, logprobs: true });
-      const whole = await stream.finalChatCompletion();
-      expect(whole.choices[0]!.logprobs).toEqual({ content: logprobs.content });
-    } finally {
-      await gw.close();
-      await upstream.close();
-    }
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const messages: OpenAI.Chat.ChatCompletionMessageParam[] = [{ role: 'user', content: 'Say hi' }];
+    const r = await client.chat.completions.create({
+      model: 'm',
+      messages,
+      logprobs: true,
+      top_logprobs: 1,
+    });
+    expect(r.choices[0]!.logprobs).toEqual(logprobs);
+    expect(upstream.requests.at(-1)!.json()).toMatchObject({ logprobs: true, top_logprobs: 1 });
+    const stream = client.chat.completions.stream({ model: 'm', messages, logprobs: true });
+    const whole = await stream.finalChatCompletion();
+    expect(whole.choices[0]!.logprobs).toEqual({ content: logprobs.content });
   });
 
   it('no usage chunk unless asked', async () => {
