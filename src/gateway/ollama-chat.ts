@@ -44,26 +44,19 @@ export function chatMessagesOf(messages: readonly Json[]): ChatMessage[] {
   const out: ChatMessage[] = [];
   let open: Array<{ id: string; name: unknown }> = [];
   messages.forEach((m, i) => {
-    const calls = m['tool_calls'];
-    const images = m['images'];
-    if (Array.isArray(images) && images.length > 0) {
-      const { images: _, ...rest } = m;
-      out.push(
-        copyWith(rest, {
-          content: withImages((m['content'] as string | undefined) ?? '', images as string[]),
-        }) as ChatMessage,
-      );
-    } else if (m['role'] === 'assistant' && Array.isArray(calls)) {
+    const { images, tool_calls: calls, ...rest } = m;
+    const text = (m['content'] as string | undefined) ?? '';
+    const content = Array.isArray(images) ? withImages(text, images as string[]) : text;
+    if (m['role'] === 'assistant' && Array.isArray(calls)) {
       const toolCalls = calls.map((tc: unknown, k) => toChatToolCall(tc, `call_${i}_${k}`));
       open = toolCalls.map((tc) => ({ id: tc['id'] as string, name: functionOf(tc)['name'] }));
-      const content = (m['content'] as string | undefined) ?? '';
-      out.push(copyWith(m, { role: 'assistant' as const, content, tool_calls: toolCalls }));
+      out.push(copyWith(rest, { role: 'assistant' as const, content, tool_calls: toolCalls }));
     } else if (m['role'] === 'tool') {
       const name = m['tool_name'] ?? m['name'];
       const k = open.findIndex((c) => name === undefined || c.name === name);
       const id = k >= 0 ? open.splice(k, 1)[0]!.id : `call_${i}`;
-      out.push({ role: 'tool', tool_call_id: id, content: (m['content'] as string | undefined) ?? '' });
-    } else out.push(m as unknown as ChatMessage);
+      out.push({ role: 'tool', tool_call_id: id, content });
+    } else out.push(copyWith(rest, { content }) as ChatMessage);
   });
   return out;
 }

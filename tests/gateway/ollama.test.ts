@@ -149,13 +149,19 @@ describe('Ollama API over the fleet', () => {
     expect(chatMessagesOf(plain)).toBe(plain);
     expect(
       chatMessagesOf([
-        { role: 'user', content: 'Weather and time?' },
+        { role: 'user', content: 'Weather and time here?', images: ['R0lGODlh'] },
         { role: 'assistant', content: '', tool_calls: [fn('weather', { city: 'Paris' }), fn('time', {})] },
         { role: 'tool', content: '12:00', tool_name: 'time' },
         { role: 'tool', content: '21 C' },
       ]),
     ).toEqual([
-      { role: 'user', content: 'Weather and time?' },
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'Weather and time here?' },
+          { type: 'image_url', image_url: { url: 'data:image/gif;base64,R0lGODlh' } },
+        ],
+      },
       {
         role: 'assistant',
         content: '',
