@@ -157,12 +157,11 @@ export function serveInference(
     const n =
       call.kind === 'embedding' ? 0 : Math.max(0, Math.min(toolTokens?.length ?? o.outputTokens, limit));
     const tokens = toolTokens === undefined ? generateTokens(core.textRandom, n) : toolTokens.slice(0, n);
-    const id = `${spec.idPrefix}${o.id}-${entry.id}`;
     const whole = n === (toolTokens?.length ?? o.outputTokens);
     const now = core.clock.now();
     const reply: Reply = {
       type: o.type,
-      id,
+      id: `${spec.idPrefix}${o.id}-${entry.id}`,
       created: Math.floor(core.clock.wallNow() / 1000),
       // Ollama echoes the name as asked (`llama3`, not `llama3:latest`).
       model: o.type === 'ollama' ? (call.model ?? model) : model,
