@@ -353,12 +353,14 @@ type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 const part = (kind: Kind, text: string): Json =>
   kind === 'message' ? { type: 'output_text', text, annotations: [] } : { type: 'reasoning_text', text };
 
-const itemId = (kind: Kind, id: string) => (kind === 'message' ? `msg_${id}` : `rs_${id}`);
+/** A text item's id: its kind, the response and its place in the output (unique in the response). */
+const itemId = (kind: Kind, id: string, at: number) => `${kind === 'message' ? 'msg' : 'rs'}_${id}_${at}`;
 
-function item(kind: Kind, id: string, status: ItemStatus, parts: Json[]): Json {
+/** A text item at output index `at`. */
+function item(kind: Kind, id: string, at: number, status: ItemStatus, parts: Json[]): Json {
   return kind === 'message'
-    ? { id: itemId(kind, id), type: 'message', status, role: 'assistant', content: parts }
-    : { id: itemId(kind, id), type: 'reasoning', status, summary: [], content: parts };
+    ? { id: itemId(kind, id, at), type: 'message', status, role: 'assistant', content: parts }
+    : { id: itemId(kind, id, at), type: 'reasoning', status, summary: [], content: parts };
 }
 
 /** A function the model called: a `function_call` output item. */
@@ -400,11 +402,11 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
   const choice = r.choices[0];
   const output: Json[] = [];
   const reasoning = choice?.message.reasoning;
-  if (reasoning) output.push(item('reasoning', r.id, 'completed', [part('reasoning', reasoning)]));
+  if (reasoning) output.push(item('reasoning', r.id, 0, 'completed', [part('reasoning', reasoning)]));
   const text = choice?.message.content ?? '';
   const calls = (choice?.message.tool_calls ?? []).map((tc, k) => fnCall(tc, r.id, k));
   if (text !== '' || calls.length === 0)
-    output.push(item('message', r.id, 'completed', [part('message', text)]));
+    output.push(item('message', r.id, output.length, 'completed', [part('message', text)]));
   for (const c of calls) output.push(callItem(c, 'completed'));
   const usage = r.usage === undefined ? undefined : tokensOf(r.usage);
   return responseObject(r.id, r.created, r.model, echo, finishedStatus(choice?.finish_reason), output, usage);
@@ -440,7 +442,7 @@ export function responsesFormat(
   /** An event about the open text item's one content part. */
   const partEvent = (kind: Kind, type: string, fields: Json) =>
     event(type, {
-      item_id: itemId(kind, started!.id),
+      item_id: itemId(kind, started!.id, done.length),
       output_index: done.length,
       content_index: 0,
       ...fields,
@@ -469,7 +471,7 @@ export function responsesFormat(
       });
     } else {
       const p = part(o.kind, o.text);
-      closed = item(o.kind, started!.id, status, [p]);
+      closed = item(o.kind, started!.id, done.length, status, [p]);
       out =
         partEvent(
           o.kind,
@@ -490,7 +492,7 @@ export function responsesFormat(
     if (open?.kind === kind) return '';
     let out = open === undefined ? '' : closeItem('completed');
     open = { kind, text: '' };
-    out += added(item(kind, started!.id, 'in_progress', []));
+    out += added(item(kind, started!.id, done.length, 'in_progress', []));
     return out + partEvent(kind, 'response.content_part.added', { part: part(kind, '') });
   };
   /** Text of `kind`, into the open item of that kind. */

@@ -411,6 +411,20 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       ['function_call', 'call_0', '{"c":1}'],
       ['function_call', 'call_1', '{}'],
     ]);
+    // Text after a call is a second message item, with an id of its own.
+    const mixed = await events([
+      chunk({ role: 'assistant', content: 'Let me see.' }),
+      chunk({
+        tool_calls: [{ index: 0, id: 'a', type: 'function', function: { name: 'w', arguments: '{}' } }],
+      }),
+      chunk({ content: 'Done.' }),
+    ]);
+    const output = (mixed.at(-1)!['response'] as { output: Array<Record<string, unknown>> }).output;
+    expect(output.map((o) => o['type'])).toEqual(['message', 'function_call', 'message']);
+    expect(new Set(output.map((o) => o['id'])).size).toBe(3);
+    // Every event about an item names the id the item has in the final output.
+    for (const e of mixed.filter((x) => typeof x['item_id'] === 'string'))
+      expect(output[e['output_index'] as number]!['id']).toBe(e['item_id']);
   });
 
   it('maps the request onto a chat request', () => {
