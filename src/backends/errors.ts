@@ -1,4 +1,5 @@
 import { FleetError, parseRetryAfter, type FleetErrorCode } from '../core/errors.ts';
+import { isRecord } from '../core/objects.ts';
 
 /**
  * The one place where what a server answered becomes a FleetError (openai-node style: one
@@ -22,10 +23,6 @@ export interface ErrorBody {
 }
 
 const MAX_MESSAGE = 500;
-
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 function clip(s: string): string {
   const t = s.trim().replace(/\s+/g, ' ');

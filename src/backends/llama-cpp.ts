@@ -1,4 +1,5 @@
-import { isRecord, normaliseModelList } from './normalise.ts';
+import { isRecord } from '../core/objects.ts';
+import { normaliseModelList } from './normalise.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { probeFailure, type ProbeInfo, type Prober } from './probe.ts';
 import { metricSum, parsePrometheus } from './prometheus.ts';

@@ -1,6 +1,6 @@
 import type { ModelInfo } from '../core/openai.ts';
 import type { CallOptions } from './types.ts';
-import { isRecord } from './normalise.ts';
+import { isRecord } from '../core/objects.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, modelMissing, type ProbeInfo, type Prober } from './probe.ts';
 import { copyWith } from '../core/objects.ts';

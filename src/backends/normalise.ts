@@ -1,4 +1,5 @@
 import { base64ToFloats } from '../core/float32.ts';
+import { isRecord } from '../core/objects.ts';
 import { FleetError } from '../core/errors.ts';
 import type {
   ChatChunk,
@@ -24,10 +25,6 @@ export interface NormaliseContext {
   nowSec: number;
   /** Makes an id when the server gives none. */
   newId: () => string;
-}
-
-export function isRecord(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);

@@ -14,7 +14,8 @@ import { lines } from '../core/sse.ts';
 import { functionOf, toChatToolCall, toOllamaToolCall } from '../core/tool-calls.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
-import { chatChunk, isRecord, malformed, type NormaliseContext } from './normalise.ts';
+import { isRecord } from '../core/objects.ts';
+import { chatChunk, malformed, type NormaliseContext } from './normalise.ts';
 
 /**
  * Ollama's native API (`/api/chat`, `/api/generate`, `/api/embed`) to and from OpenAI shapes.

@@ -8,7 +8,7 @@ import type {
   EmbeddingResponse,
   ModelInfo,
 } from '../core/openai.ts';
-import { isRecord } from './normalise.ts';
+import { isRecord } from '../core/objects.ts';
 import {
   fromNativeChat,
   fromNativeEmbed,

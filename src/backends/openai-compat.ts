@@ -1,7 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { FleetError } from '../core/errors.ts';
-import { copyWith } from '../core/objects.ts';
+import { copyWith, isRecord } from '../core/objects.ts';
 import type {
   ChatChunk,
   ChatCompletion,
@@ -16,7 +16,6 @@ import type { WorkerConfig } from '../config/types.ts';
 import type { DeadlineLimits } from './deadline.ts';
 import { ERROR_BODY_LIMIT, HttpClient, parseJsonBody, type Exchange, type TextResponse } from './http.ts';
 import {
-  isRecord,
   normaliseCompletion,
   normaliseEmbedding,
   normaliseModelList,

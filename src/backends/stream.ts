@@ -3,7 +3,8 @@ import type { ChatChunk, ChatCompletion } from '../core/openai.ts';
 import { SseDecoder, type SseEvent } from '../core/sse.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
-import { chatChunk, isRecord, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
+import { isRecord } from '../core/objects.ts';
+import { chatChunk, malformed, normaliseChunk, type NormaliseContext } from './normalise.ts';
 
 /**
  * Reads an OpenAI-style SSE chat stream into normalised chunks.

@@ -1,5 +1,6 @@
 import { readStructuredFile } from '../config/index.ts';
 import { FleetError } from '../core/errors.ts';
+import { isRecord } from '../core/objects.ts';
 import { checkTemplate } from './template.ts';
 
 /** One prompt of a preset. Values left out fall back to the preset's, then to the command's flags. */
@@ -129,10 +130,6 @@ function fail(file: string, path: string, expected: string, got: unknown): never
   throw new FleetError('FLEET_INPUT_INVALID', `${file}: ${path}: expected ${expected}, got ${shown}`);
 }
 
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
 const PRESET_KEYS = new Set(['description', 'system', 'max_tokens', 'temperature', 'prompts']);
 const PROMPT_KEYS = new Set(['name', 'template', 'prompt', 'system', 'max_tokens', 'temperature']);
 
@@ -166,14 +163,14 @@ function settings(
  * (the `presets:` level may be left out). Errors name the file, the path and the value.
  */
 export function parsePresets(data: unknown, file: string): Record<string, Preset> {
-  const root = isObject(data) && isObject(data['presets']) ? data['presets'] : data;
+  const root = isRecord(data) && isRecord(data['presets']) ? data['presets'] : data;
   const base = root === data ? '' : 'presets.';
-  if (!isObject(root) || Object.keys(root).length === 0)
+  if (!isRecord(root) || Object.keys(root).length === 0)
     fail(file, base || '(top level)', 'a map of preset names to presets', root);
   const out: Record<string, Preset> = {};
   for (const [name, raw] of Object.entries(root)) {
     const path = `${base}${name}`;
-    if (!isObject(raw)) fail(file, path, 'a preset: { prompts: [...] }', raw);
+    if (!isRecord(raw)) fail(file, path, 'a preset: { prompts: [...] }', raw);
     for (const k of Object.keys(raw)) {
       if (!PRESET_KEYS.has(k)) fail(file, `${path}.${k}`, `one of ${[...PRESET_KEYS].join(', ')}`, k);
     }
@@ -197,7 +194,7 @@ function parsePrompt(p: unknown, file: string, path: string, i: number): PromptS
     checkTemplate(p, `${file}: ${path}`);
     return { name: `prompt ${i + 1}`, template: p };
   }
-  if (!isObject(p)) fail(file, path, 'a template string or { template, ... }', p);
+  if (!isRecord(p)) fail(file, path, 'a template string or { template, ... }', p);
   for (const k of Object.keys(p)) {
     if (!PROMPT_KEYS.has(k)) fail(file, `${path}.${k}`, `one of ${[...PROMPT_KEYS].join(', ')}`, k);
   }

@@ -29,3 +29,8 @@ function copyInto(out: Record<string, unknown>, from: object): void {
     else out[k] = src[k];
   }
 }
+
+/** A plain JSON object (not null, not an array): what a parsed body's fields are checked against. */
+export function isRecord(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}

@@ -4,13 +4,13 @@
  * arguments}}` with no id and the arguments as an object.
  */
 
-type Json = Record<string, unknown>;
+import { isRecord } from './objects.ts';
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
+type Json = Record<string, unknown>;
 
 /** The `function` of a call in either shape ({} when there is none). */
 export function functionOf(tc: unknown): Json {
-  return isObj(tc) && isObj(tc['function']) ? tc['function'] : {};
+  return isRecord(tc) && isRecord(tc['function']) ? tc['function'] : {};
 }
 
 /** A call in Ollama's shape: the arguments parsed, or kept as the text when it is not JSON. */

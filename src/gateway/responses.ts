@@ -6,6 +6,7 @@ import type {
   ContentPart,
   Usage,
 } from '../core/openai.ts';
+import { isRecord } from '../core/objects.ts';
 import { functionOf } from '../core/tool-calls.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import { badRequest, type HttpError } from './errors.ts';
@@ -25,7 +26,6 @@ import type { StreamFormat } from './stream-out.ts';
 
 type Json = Record<string, unknown>;
 
-const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const ROLES = new Set(['user', 'system', 'developer', 'assistant']);
 
 /** One input item's content as chat content: a string when it is all text, else chat parts. */
@@ -37,7 +37,8 @@ function content(raw: unknown, at: string): string | ContentPart[] {
   let allText = true;
   raw.forEach((p: unknown, j) => {
     const where = `${at}[${j}]`;
-    if (!isObj(p)) throw badRequest(`responses request: ${where}: expected an object with a "type"`, where);
+    if (!isRecord(p))
+      throw badRequest(`responses request: ${where}: expected an object with a "type"`, where);
     if ((p['type'] === 'input_text' || p['type'] === 'output_text') && typeof p['text'] === 'string') {
       parts.push({ type: 'text', text: p['text'] });
     } else if (p['type'] === 'input_image' && typeof p['image_url'] === 'string') {
@@ -90,7 +91,7 @@ function messages(body: Json): ChatMessage[] {
   else if (Array.isArray(input)) {
     input.forEach((item: unknown, i) => {
       const at = `input[${i}]`;
-      if (!isObj(item)) throw badRequest(`responses request: ${at}: expected a message object`, at);
+      if (!isRecord(item)) throw badRequest(`responses request: ${at}: expected a message object`, at);
       const type = item['type'] ?? 'message';
       if (type === 'function_call') {
         // The calls of one model turn follow its message, if it wrote one: they join it.
@@ -129,13 +130,14 @@ function messages(body: Json): ChatMessage[] {
 /** `text.format` as the chat request's `response_format` (undefined for plain text). */
 function responseFormat(text: unknown): Json | undefined {
   if (text === undefined || text === null) return undefined;
-  const format = isObj(text) ? text['format'] : undefined;
+  const format = isRecord(text) ? text['format'] : undefined;
   if (format === undefined) return undefined;
-  if (!isObj(format)) throw badRequest('responses request: text.format: expected an object', 'text.format');
+  if (!isRecord(format))
+    throw badRequest('responses request: text.format: expected an object', 'text.format');
   if (format['type'] === 'text') return undefined;
   if (format['type'] === 'json_object') return { type: 'json_object' };
   if (format['type'] === 'json_schema') {
-    if (typeof format['name'] !== 'string' || !isObj(format['schema']))
+    if (typeof format['name'] !== 'string' || !isRecord(format['schema']))
       throw badRequest(
         'responses request: text.format: a json_schema format needs "name" and "schema"',
         'text.format',
@@ -157,16 +159,16 @@ function chatTools(raw: unknown): Json[] {
   if (!Array.isArray(raw)) throw badRequest('responses request: tools: expected a list of tools', 'tools');
   return raw.map((t: unknown, i) => {
     const at = `tools[${i}]`;
-    if (!isObj(t) || t['type'] !== 'function')
+    if (!isRecord(t) || t['type'] !== 'function')
       throw badRequest(
-        `responses request: ${at}.type: ${JSON.stringify(isObj(t) ? t['type'] : t)} tools are not supported by the gateway (only function tools: the fleet's servers run no built-in tools)`,
+        `responses request: ${at}.type: ${JSON.stringify(isRecord(t) ? t['type'] : t)} tools are not supported by the gateway (only function tools: the fleet's servers run no built-in tools)`,
         `${at}.type`,
       );
     if (typeof t['name'] !== 'string' || t['name'] === '')
       throw badRequest(`responses request: ${at}.name: expected the function's name`, `${at}.name`);
     const fn: Json = { name: t['name'] };
     if (typeof t['description'] === 'string') fn['description'] = t['description'];
-    if (isObj(t['parameters'])) fn['parameters'] = t['parameters'];
+    if (isRecord(t['parameters'])) fn['parameters'] = t['parameters'];
     if (typeof t['strict'] === 'boolean') fn['strict'] = t['strict'];
     return { type: 'function', function: fn };
   });
@@ -175,7 +177,7 @@ function chatTools(raw: unknown): Json[] {
 /** `tool_choice` in chat's words: the same three modes, or `{type: "function", function: {name}}`. */
 function chatToolChoice(raw: unknown): unknown {
   if (raw === undefined || raw === null || raw === 'none' || raw === 'auto' || raw === 'required') return raw;
-  if (isObj(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string')
+  if (isRecord(raw) && raw['type'] === 'function' && typeof raw['name'] === 'string')
     return { type: 'function', function: { name: raw['name'] } };
   throw badRequest(
     'responses request: tool_choice: expected "none", "auto", "required" or {"type": "function", "name": "..."}',
@@ -186,7 +188,7 @@ function chatToolChoice(raw: unknown): unknown {
 /** `reasoning.effort` (chat's `reasoning_effort`, which reasoning models' servers read). */
 function reasoningEffort(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const effort = isObj(raw) ? raw['effort'] : raw;
+  const effort = isRecord(raw) ? raw['effort'] : raw;
   if (effort === undefined || effort === null) return undefined;
   if (typeof effort !== 'string')
     throw badRequest(
@@ -225,7 +227,7 @@ export interface ResponsesCall {
 
 /** Checks a `/v1/responses` body and turns it into a chat request; a 400 names what is wrong. */
 export function parseResponses(body: unknown): ResponsesCall {
-  if (!isObj(body)) throw badRequest('responses request: the body must be a JSON object');
+  if (!isRecord(body)) throw badRequest('responses request: the body must be a JSON object');
   if (body['model'] !== undefined && typeof body['model'] !== 'string')
     throw badRequest('responses request: model: expected a string', 'model');
   if (body['previous_response_id'] !== undefined && body['previous_response_id'] !== null)
@@ -374,7 +376,7 @@ interface FnCall {
 
 /** A chat tool call (or a streamed call's first delta) as a FnCall; `k` is its index. */
 function fnCall(raw: unknown, responseId: string, k: number): FnCall {
-  const id = isObj(raw) ? raw['id'] : undefined;
+  const id = isRecord(raw) ? raw['id'] : undefined;
   const fn = functionOf(raw);
   const args = fn['arguments'];
   return {
@@ -505,7 +507,7 @@ export function responsesFormat(
   };
   /** One streamed tool-call delta: a new call opens its item, arguments go into the open one. */
   const callDelta = (raw: unknown): string => {
-    const tc = isObj(raw) ? raw : {};
+    const tc = isRecord(raw) ? raw : {};
     const index = typeof tc['index'] === 'number' ? tc['index'] : calls;
     let out = '';
     let piece: string;

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../core/openai.ts';
-import { copyWith } from '../core/objects.ts';
+import { copyWith, isRecord } from '../core/objects.ts';
 import { badRequest } from './errors.ts';
 
 /*
@@ -153,8 +153,7 @@ function plainChat(b: Record<string, unknown>): boolean {
 }
 
 export function parseChat(b: unknown): ChatRequest {
-  if (typeof b === 'object' && b !== null && !Array.isArray(b) && plainChat(b as Record<string, unknown>))
-    return b as ChatRequest;
+  if (isRecord(b) && plainChat(b)) return b as ChatRequest;
   return parse(chatSchema, b, 'chat request') as ChatRequest;
 }
 export const parseCompletion = (b: unknown) =>

@@ -1,5 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import { FleetError } from '../core/errors.ts';
+import { isRecord } from '../core/objects.ts';
 import { FAULT_KEYS } from './options.ts';
 import type { SimWorkerOptions } from './types.ts';
 
@@ -69,8 +70,7 @@ export function parseSimSpecs(text: string, file: string): SimWorkerOptions[] {
   } catch (err) {
     invalid(file, 'parse', err instanceof Error ? err.message : String(err));
   }
-  const list =
-    typeof doc === 'object' && doc !== null && !Array.isArray(doc) && 'workers' in doc ? doc.workers : doc;
+  const list = isRecord(doc) && 'workers' in doc ? doc['workers'] : doc;
   if (!Array.isArray(list) || list.length === 0) {
     invalid(file, 'workers', 'expected a non-empty list of worker options (or {workers: [...]})');
   }
