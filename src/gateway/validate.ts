@@ -8,7 +8,9 @@ import { badRequest } from './errors.ts';
  * reported here than as a worker's 400): every other field passes through untouched.
  */
 
-const content = z.union([z.string(), z.array(z.looseObject({ type: z.string() })), z.null()]);
+const content = z.union([z.string(), z.array(z.looseObject({ type: z.string() })), z.null()], {
+  error: 'expected a string, a list of parts with a "type", or null',
+});
 const message = z.looseObject({
   role: z.enum(['system', 'developer', 'user', 'assistant', 'tool']),
   content: content.optional(),
@@ -21,7 +23,7 @@ const common = {
   top_p: z.number().min(0).max(1).optional(),
   stream: z.boolean().optional(),
   stop: z
-    .union([z.string(), z.array(z.string())])
+    .union([z.string(), z.array(z.string())], { error: 'expected a string or a list of strings' })
     .nullable()
     .optional(),
 };
@@ -29,11 +31,27 @@ const common = {
 /** The chat body's schema; `parseChat` checks the common shapes by hand first (see plainChat). */
 export const chatSchema = z.looseObject(copyWith(common, { messages: z.array(message).min(1) }));
 const completionSchema = z.looseObject(
-  copyWith(common, { prompt: z.union([z.string(), z.array(z.string())]) }),
+  copyWith(common, {
+    prompt: z.union([z.string(), z.array(z.string())], { error: 'expected a string or a list of strings' }),
+  }),
 );
+/**
+ * Text to embed: a string or a list of them. Token ids (OpenAI's other form, which LangChain's
+ * OpenAIEmbeddings sends by default) are refused with a word on why: they come from the client's
+ * tokenizer, not the worker model's, so they would embed the wrong text.
+ */
+const embeddingInput = z.union([z.string(), z.array(z.string()).min(1)], {
+  error: (iss) => {
+    const v: unknown = iss.input;
+    const tokens = Array.isArray(v) && v.length > 0 && (typeof v[0] === 'number' || Array.isArray(v[0]));
+    return tokens
+      ? "expected text: token ids are not taken (they are the client's tokenizer's, not the worker model's; LangChain: OpenAIEmbeddings(check_embedding_ctx_length=False) sends text)"
+      : 'expected a string or a non-empty list of strings';
+  },
+});
 const embeddingSchema = z.looseObject({
   model: z.string().optional(),
-  input: z.union([z.string(), z.array(z.string()).min(1)]),
+  input: embeddingInput,
   encoding_format: z.enum(['float', 'base64']).optional(),
 });
 
@@ -53,7 +71,9 @@ const ollamaOptions = z
   })
   .optional();
 /** Ollama's `format`: "json", or a JSON schema ("" is none). */
-const ollamaFormat = z.union([z.literal('json'), z.literal(''), z.looseObject({})]).optional();
+const ollamaFormat = z
+  .union([z.literal('json'), z.literal(''), z.looseObject({})], { error: 'expected "json" or a JSON schema' })
+  .optional();
 /** Ollama's images: bare base64, one string each. */
 const ollamaImages = z.array(z.string()).optional();
 const ollamaChatSchema = z.looseObject({
@@ -78,7 +98,7 @@ const ollamaGenerateSchema = z.looseObject({
 
 const ollamaEmbedSchema = z.looseObject({
   model: z.string().optional(),
-  input: z.union([z.string(), z.array(z.string()).min(1)]),
+  input: embeddingInput,
   truncate: z.boolean().optional(),
 });
 const ollamaLegacyEmbedSchema = z.looseObject({ model: z.string().optional(), prompt: z.string() });
@@ -100,17 +120,35 @@ function pathOf(path: readonly PropertyKey[]): string {
   return out;
 }
 
+/** The value at a zod issue's path in the body (undefined when it is not there). */
+function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
+  let v = body;
+  for (const p of path)
+    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
+  return v;
+}
+
+/** A value as a short bit of JSON, for "got ..." in an error. */
+function preview(v: unknown): string {
+  const text = JSON.stringify(v) ?? String(v);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}
+
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
-  if (typeof body !== 'object' || body === null || Array.isArray(body))
-    throw badRequest(`${what}: the body must be a JSON object`);
+  if (!isRecord(body)) throw badRequest(`${what}: the body must be a JSON object`);
   const r = schema.safeParse(body);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = pathOf(issue.path);
-  // A missing field of a union type (input, prompt) is an invalid_union issue: say "required" too.
-  const missing =
-    (issue.code === 'invalid_type' || issue.code === 'invalid_union') && issue.input === undefined;
-  const message = missing ? 'required' : issue.message;
+  // A missing field is "required", whatever its type; a wrong one says what came.
+  const value = valueAt(body, issue.path);
+  const typeIssue = issue.code === 'invalid_type' || issue.code === 'invalid_union';
+  const message =
+    typeIssue && value === undefined
+      ? 'required'
+      : typeIssue
+        ? `${issue.message}, got ${preview(value)}`
+        : issue.message;
   throw badRequest(`${what}: ${field || 'body'}: ${message}`, field || null);
 }
 

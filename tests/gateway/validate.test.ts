@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { chatSchema, parseChat } from '../../src/gateway/validate.ts';
+import { chatSchema, parseChat, parseEmbedding, parseOllamaEmbed } from '../../src/gateway/validate.ts';
 
 /** parseChat's answer, or the error it throws, in one comparable shape. */
 function outcome(f: () => unknown): { ok: unknown } | { error: string } {
@@ -89,5 +89,24 @@ describe('parseChat', () => {
       /chat request: messages\[0\]\.role: /,
     );
     expect(() => parseChat({ model: 'm' })).toThrow(/chat request: messages: required/);
+    // A field that is there but of the wrong type says what came, not "required".
+    expect(() => parseChat({ ...BASE, messages: [{ role: 'user', content: 5 }] })).toThrow(
+      'chat request: messages[0].content: expected a string, a list of parts with a "type", or null, got 5',
+    );
+    expect(() => parseChat({ ...BASE, stop: 3 })).toThrow(
+      'chat request: stop: expected a string or a list of strings, got 3',
+    );
+    expect(() => parseEmbedding({ input: { text: 'x' } })).toThrow(
+      'embedding request: input: expected a string or a non-empty list of strings, got {"text":"x"}',
+    );
+    expect(() => parseEmbedding({})).toThrow('embedding request: input: required');
+  });
+
+  it("refuses token-id embedding input, saying why and LangChain's way out", () => {
+    for (const input of [[[15339, 1917]], [15339, 1917]])
+      expect(() => parseEmbedding({ input })).toThrow(
+        /input: expected text: token ids are not taken .*check_embedding_ctx_length=False/,
+      );
+    expect(() => parseOllamaEmbed({ input: [[1]] })).toThrow(/embed request: input: expected text/);
   });
 });
