@@ -3,6 +3,7 @@ import { access, readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, resolve } from 'node:path';
 import { z } from 'zod';
 import { FleetError } from '../core/errors.ts';
+import { pathOf, valueAt } from '../core/json-path.ts';
 import type { BenchmarkResults } from './types.ts';
 
 /**
@@ -49,19 +50,6 @@ const resultsSchema = z.looseObject({
   scaling_benchmark: z.array(scalingSchema, { error: 'expected a list of worker counts' }).optional(),
 });
 
-function pathOf(path: readonly PropertyKey[]): string {
-  let s = '';
-  for (const p of path) s += typeof p === 'number' ? `[${p}]` : `${s === '' ? '' : '.'}${String(p)}`;
-  return s || '(top level)';
-}
-
-function got(raw: unknown, path: readonly PropertyKey[]): string {
-  let v: unknown = raw;
-  for (const p of path)
-    v = v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v === undefined ? 'nothing' : JSON.stringify(v);
-}
-
 /**
  * Reads a results file of `fleet benchmark` (or of the older tool: only its fields are required).
  * Errors name the file, the JSON path and what was wrong.
@@ -94,9 +82,10 @@ export async function readResults(file: string, cwd = '.'): Promise<BenchmarkRes
   if (!r.success) {
     const i = r.error.issues[0];
     const p = i?.path ?? [];
+    const at = valueAt(raw, p);
     throw new FleetError(
       'FLEET_INPUT_INVALID',
-      `${file}: ${pathOf(p)}: ${i?.message ?? 'invalid'}, got ${got(raw, p)}`,
+      `${file}: ${pathOf(p) || '(top level)'}: ${i?.message ?? 'invalid'}, got ${at === undefined ? 'nothing' : JSON.stringify(at)}`,
     );
   }
   if (!r.data.concurrency_benchmark && !r.data.scaling_benchmark)

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { ChatRequest, CompletionRequest, EmbeddingRequest } from '../core/openai.ts';
+import { pathOf, preview, valueAt } from '../core/json-path.ts';
 import { copyWith, isRecord } from '../core/objects.ts';
 import { badRequest } from './errors.ts';
 
@@ -112,27 +113,6 @@ const ollamaShowSchema = z
 
 export type OllamaChatBody = z.infer<typeof ollamaChatSchema>;
 export type OllamaGenerateBody = z.infer<typeof ollamaGenerateSchema>;
-
-/** `messages[0].role`-style path of a zod issue. */
-function pathOf(path: readonly PropertyKey[]): string {
-  let out = '';
-  for (const p of path) out += typeof p === 'number' ? `[${p}]` : out === '' ? String(p) : `.${String(p)}`;
-  return out;
-}
-
-/** The value at a zod issue's path in the body (undefined when it is not there). */
-function valueAt(body: unknown, path: readonly PropertyKey[]): unknown {
-  let v = body;
-  for (const p of path)
-    v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[p] : undefined;
-  return v;
-}
-
-/** A value as a short bit of JSON, for "got ..." in an error. */
-function preview(v: unknown): string {
-  const text = JSON.stringify(v) ?? String(v);
-  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
-}
 
 function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   if (!isRecord(body)) throw badRequest(`${what}: the body must be a JSON object`);
