@@ -26,6 +26,8 @@ export interface Call {
   truncate: boolean;
   /** The function the simulated model calls instead of answering in text (see toolCallOf). */
   tool: ToolCall | undefined;
+  /** The answer when the request asked for JSON: a value that fits its schema (see jsonAnswerOf). */
+  json: string | undefined;
 }
 
 /** A function call the simulated model makes: the tool's name and its arguments as JSON text. */
@@ -92,6 +94,7 @@ function base(kind: CallKind, b: Body, promptText: string): Call {
     base64: false,
     truncate: true,
     tool: undefined,
+    json: undefined,
   };
 }
 
@@ -129,6 +132,28 @@ function requiredArgs(schema: Body): Body {
     if (typeof key === 'string') out[key] = sampleOf(props[key]);
   }
   return out;
+}
+
+/**
+ * The answer to a request for JSON output, as a model that follows it gives: for a JSON schema
+ * (OpenAI's `response_format` `json_schema`, or Ollama's `format` schema) a value with every
+ * required property (sampled as function arguments are), for plain JSON (`json_object`, Ollama's
+ * `format: "json"`) `{"answer": "sim"}`; undefined for text.
+ */
+export function jsonAnswerOf(b: Body): string | undefined {
+  const rf = b['response_format'];
+  const format = b['format'];
+  let schema: unknown;
+  if (typeof rf === 'object' && rf !== null) {
+    const r = rf as Body;
+    if (r['type'] === 'json_object') return '{"answer":"sim"}';
+    if (r['type'] !== 'json_schema') return undefined;
+    const js = r['json_schema'];
+    schema = typeof js === 'object' && js !== null ? (js as Body)['schema'] : undefined;
+  } else if (format === 'json') return '{"answer":"sim"}';
+  else if (typeof format === 'object' && format !== null) schema = format;
+  else return undefined;
+  return JSON.stringify(sampleOf(schema ?? { type: 'object' }));
 }
 
 const TOOL_SHAPE = "Expected each of 'tools' to be {type: 'function', function: {name, parameters}}";
@@ -186,6 +211,7 @@ export function parseChat(body: unknown): Call {
   call.stream = b['stream'] === true;
   call.includeUsage = streamOptions(b);
   call.tool = toolCallOf(b, b['messages']);
+  if (call.tool === undefined) call.json = jsonAnswerOf(b);
   return call;
 }
 
@@ -238,6 +264,7 @@ export function parseOllamaChat(body: unknown): Call {
   call.stream = b['stream'] !== false;
   call.truncate = b['truncate'] !== false;
   call.tool = toolCallOf(b, b['messages']);
+  if (call.tool === undefined) call.json = jsonAnswerOf(b);
   return call;
 }
 

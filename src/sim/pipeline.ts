@@ -150,14 +150,16 @@ export function serveInference(
       return reject({ kind: 'server', status, message: 'simulated server error' }, 'error');
     }
 
-    // A function call's tokens are its arguments, as long as they are; an answer's, the worker's
-    // output length. Either stops early at the request's max_tokens or the context's end.
-    const toolTokens = call.tool === undefined ? undefined : textTokens(call.tool.arguments);
+    // A function call's tokens are its arguments, and a JSON answer's its text, as long as they
+    // are; a text answer's, the worker's output length. Any stops early at the request's
+    // max_tokens or the context's end.
+    const fixed = call.tool?.arguments ?? call.json;
+    const fixedTokens = fixed === undefined ? undefined : textTokens(fixed);
     const limit = Math.min(call.maxTokens ?? Infinity, ctx - prompt);
     const n =
-      call.kind === 'embedding' ? 0 : Math.max(0, Math.min(toolTokens?.length ?? o.outputTokens, limit));
-    const tokens = toolTokens === undefined ? generateTokens(core.textRandom, n) : toolTokens.slice(0, n);
-    const whole = n === (toolTokens?.length ?? o.outputTokens);
+      call.kind === 'embedding' ? 0 : Math.max(0, Math.min(fixedTokens?.length ?? o.outputTokens, limit));
+    const tokens = fixedTokens === undefined ? generateTokens(core.textRandom, n) : fixedTokens.slice(0, n);
+    const whole = n === (fixedTokens?.length ?? o.outputTokens);
     const now = core.clock.now();
     const reply: Reply = {
       type: o.type,
@@ -166,7 +168,7 @@ export function serveInference(
       // Ollama echoes the name as asked (`llama3`, not `llama3:latest`).
       model: o.type === 'ollama' ? (call.model ?? model) : model,
       tokens,
-      reasoning: call.kind === 'chat' && call.tool === undefined ? Math.min(o.reasoningTokens, n) : 0,
+      reasoning: call.kind === 'chat' && fixed === undefined ? Math.min(o.reasoningTokens, n) : 0,
       tool: call.tool === undefined ? undefined : { id: `call_${o.id}-${entry.id}`, name: call.tool.name },
       promptTokens: prompt,
       cachedTokens: 0,

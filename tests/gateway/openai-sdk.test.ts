@@ -1,4 +1,6 @@
 import OpenAI from 'openai';
+import { zodResponseFormat, zodTextFormat } from 'openai/helpers/zod';
+import { z } from 'zod';
 import { afterEach, describe, expect, it } from 'vitest';
 import { json } from '../backends/helpers.ts';
 import { closeAll, sim, startFleetGateway, startScriptedGateway } from './helpers.ts';
@@ -119,6 +121,24 @@ describe('the official openai SDK against the gateway', () => {
     });
     expect(answer.choices[0]!.finish_reason).toBe('stop');
     expect(answer.choices[0]!.message.content!.length).toBeGreaterThan(0);
+  });
+
+  it("structured output: the SDK's parse() with a zod schema, and the Responses API's text.format", async () => {
+    const { gw } = await startFleetGateway([sim('a')]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const Paper = z.object({ title: z.string(), year: z.number().int(), venue: z.enum(['arXiv', 'ACL']) });
+    const r = await client.chat.completions.parse({
+      model: 'sim-model',
+      messages: [{ role: 'user', content: 'Cite one paper.' }],
+      response_format: zodResponseFormat(Paper, 'paper'),
+    });
+    expect(r.choices[0]!.message.parsed).toEqual({ title: 'sim', year: 1, venue: 'arXiv' });
+    const resp = await client.responses.parse({
+      model: 'sim-model',
+      input: 'Cite one paper.',
+      text: { format: zodTextFormat(Paper, 'paper') },
+    });
+    expect(resp.output_parsed).toEqual({ title: 'sim', year: 1, venue: 'arXiv' });
   });
 
   it('logprobs reach the client, whole and streamed', async () => {

@@ -151,3 +151,57 @@ describe('sim function calls', () => {
     expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop' });
   });
 });
+
+describe('sim structured output', () => {
+  const schema = {
+    type: 'object',
+    properties: {
+      title: { type: 'string' },
+      year: { type: 'integer' },
+      kind: { type: 'string', enum: ['paper', 'book'] },
+      authors: { type: 'array', items: { type: 'string' } },
+      venue: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+      note: { type: 'string' },
+    },
+    required: ['title', 'year', 'kind', 'authors', 'venue'],
+  };
+  const WANT = { title: 'sim', year: 1, kind: 'paper', authors: [], venue: { name: 'sim' } };
+
+  it('answers a JSON schema with a value that fits it, and json_object with an object', async () => {
+    const w = await sim({ models: ['m'], decodeTps: 5000, timeScale: 0.1, outputTokens: 12 });
+    const ask = (response_format: unknown, extra = {}) =>
+      http(`${w.url}/v1/chat/completions`, {
+        body: { messages: [{ role: 'user', content: 'x' }], response_format, ...extra },
+      });
+    const r = await ask({ type: 'json_schema', json_schema: { name: 'ref', schema, strict: true } });
+    const choice = r.json().choices[0];
+    expect(JSON.parse(choice.message.content)).toEqual(WANT);
+    expect(choice.finish_reason).toBe('stop');
+    expect(r.json().usage.completion_tokens).toBe(Math.ceil(choice.message.content.length / 4));
+    expect(JSON.parse((await ask({ type: 'json_object' })).json().choices[0].message.content)).toEqual({
+      answer: 'sim',
+    });
+    // Streamed, the pieces make the same JSON; cut short by max_tokens it is unfinished, "length".
+    const s = await streamEvents(`${w.url}/v1/chat/completions`, {
+      messages: [{ role: 'user', content: 'x' }],
+      response_format: { type: 'json_schema', json_schema: { name: 'ref', schema } },
+      stream: true,
+    });
+    const text = chunks(s.events)
+      .map((c) => c.choices[0]?.delta?.content ?? '')
+      .join('');
+    expect(JSON.parse(text)).toEqual(WANT);
+    const cut = (await ask({ type: 'json_object' }, { max_tokens: 2 })).json().choices[0];
+    expect(cut).toMatchObject({ finish_reason: 'length', message: { content: '{"answer' } });
+  });
+
+  it('Ollama\'s format: a schema or "json"', async () => {
+    const w = await sim({ type: 'ollama', models: ['llama3:latest'], decodeTps: 5000, timeScale: 0.1 });
+    const chat = (format: unknown) =>
+      http(`${w.url}/api/chat`, {
+        body: { model: 'llama3', stream: false, messages: [{ role: 'user', content: 'x' }], format },
+      });
+    expect(JSON.parse((await chat(schema)).json().message.content)).toEqual(WANT);
+    expect(JSON.parse((await chat('json')).json().message.content)).toEqual({ answer: 'sim' });
+  });
+});
