@@ -237,9 +237,14 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const reason = doneReasonOf(choice?.finish_reason ?? 'stop');
     const done = doneLine(name || r.response.model, kind, now(), reason, r);
     const calls = choice?.message.tool_calls;
-    const message: Record<string, unknown> = { role: 'assistant', content: text };
-    if (calls !== undefined && calls.length > 0) message['tool_calls'] = calls.map(toOllamaToolCall);
-    const out = kind === 'chat' ? copyWith(done, { message }) : copyWith(done, { response: text });
+    const thinking = choice?.message.reasoning;
+    let out: Record<string, unknown>;
+    if (kind === 'chat') {
+      const message: Record<string, unknown> = { role: 'assistant', content: text };
+      if (thinking) message['thinking'] = thinking;
+      if (calls !== undefined && calls.length > 0) message['tool_calls'] = calls.map(toOllamaToolCall);
+      out = copyWith(done, { message });
+    } else out = copyWith(done, thinking ? { response: text, thinking } : { response: text });
     answerJson(c, out, r.worker);
   };
   route('POST', '/api/chat', (c) => run(c, 'chat'));

@@ -263,6 +263,32 @@ describe('Ollama API over the fleet', () => {
     expect(((await bad.json()) as { error: string }).error).toContain('format');
   });
 
+  it("a thinking model's reasoning is `thinking`, streamed and whole, on chat and generate", async () => {
+    const { gw } = await startFleetGateway([
+      sim('a', { models: ['qwen3'], outputTokens: 10, reasoningTokens: 4 }),
+    ]);
+    const ask = [{ role: 'user', content: 'Why?' }];
+    const words = (s: unknown) => String(s).trim().split(' ').length;
+    const lines = await ollamaLines(`${gw.url}/api/chat`, { model: 'qwen3', messages: ask, think: true });
+    const thought = lines.map((l) => (l['message'] as { thinking?: string }).thinking ?? '').join('');
+    expect(words(thought)).toBe(4);
+    const chat = (await (
+      await post(`${gw.url}/api/chat`, { model: 'qwen3', messages: ask, stream: false })
+    ).json()) as {
+      message: { thinking?: string; content: string };
+    };
+    expect(words(chat.message.thinking)).toBe(4);
+    expect(words(chat.message.content)).toBe(6);
+    const gen = (await (
+      await post(`${gw.url}/api/generate`, { model: 'qwen3', prompt: 'Why?', stream: false })
+    ).json()) as {
+      thinking?: string;
+      response: string;
+    };
+    expect(words(gen.thinking)).toBe(4);
+    expect(words(gen.response)).toBe(6);
+  });
+
   it('/api/generate, streamed and not, with num_predict', async () => {
     const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })]);
     const lines = await ollamaLines(`${gw.url}/api/generate`, {
