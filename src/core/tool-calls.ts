@@ -13,6 +13,19 @@ export function functionOf(tc: unknown): Json {
   return isRecord(tc) && isRecord(tc['function']) ? tc['function'] : {};
 }
 
+/**
+ * A call's arguments as JSON text: as they came when text, serialised when an object, `missing`
+ * when there are none (a streamed call's first delta often has none).
+ */
+export function argumentsText(tc: unknown, missing = ''): string {
+  const args = functionOf(tc)['arguments'];
+  return args === undefined || args === null
+    ? missing
+    : typeof args === 'string'
+      ? args
+      : JSON.stringify(args);
+}
+
 /** A call in Ollama's shape: the arguments parsed, or kept as the text when it is not JSON. */
 export function toOllamaToolCall(tc: unknown): { function: { name: unknown; arguments: unknown } } {
   const fn = functionOf(tc);
@@ -29,14 +42,9 @@ export function toOllamaToolCall(tc: unknown): { function: { name: unknown; argu
 
 /** A call in chat's shape, with the id it is given (and its `index`, for a streamed delta). */
 export function toChatToolCall(tc: unknown, id: string, index?: number): Json {
-  const fn = functionOf(tc);
-  const args = fn['arguments'];
   const out: Json = index === undefined ? {} : { index };
   out['id'] = id;
   out['type'] = 'function';
-  out['function'] = {
-    name: fn['name'],
-    arguments: typeof args === 'string' ? args : JSON.stringify(args ?? {}),
-  };
+  out['function'] = { name: functionOf(tc)['name'], arguments: argumentsText(tc, '{}') };
   return out;
 }

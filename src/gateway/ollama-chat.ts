@@ -1,6 +1,6 @@
 import { copyWith } from '../core/objects.ts';
 import type { ChatMessage, ContentPart } from '../core/openai.ts';
-import { functionOf, toChatToolCall, toOllamaToolCall } from '../core/tool-calls.ts';
+import { argumentsText, functionOf, toChatToolCall, toOllamaToolCall } from '../core/tool-calls.ts';
 
 /*
  * Ollama's chat and generate requests in chat completions' words, for `/api/chat` and
@@ -86,12 +86,10 @@ export class ToolCallAccumulator {
     for (const d of deltas) {
       const at = (d as { index?: unknown } | null)?.index;
       const index = typeof at === 'number' ? at : this.#calls.length;
-      const fn = functionOf(d);
+      const name = functionOf(d)['name'];
       const call = (this.#calls[index] ??= { name: '', args: '' });
-      if (typeof fn['name'] === 'string' && fn['name'] !== '') call.name = fn['name'];
-      const args = fn['arguments'];
-      if (typeof args === 'string') call.args += args;
-      else if (args !== undefined) call.args += JSON.stringify(args);
+      if (typeof name === 'string' && name !== '') call.name = name;
+      call.args += argumentsText(d);
     }
   }
 

@@ -7,7 +7,7 @@ import type {
   Usage,
 } from '../core/openai.ts';
 import { isRecord } from '../core/objects.ts';
-import { functionOf } from '../core/tool-calls.ts';
+import { argumentsText, functionOf } from '../core/tool-calls.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import { badRequest, type HttpError } from './errors.ts';
 import type { StreamFormat } from './stream-out.ts';
@@ -377,13 +377,12 @@ interface FnCall {
 /** A chat tool call (or a streamed call's first delta) as a FnCall; `k` is its index. */
 function fnCall(raw: unknown, responseId: string, k: number): FnCall {
   const id = isRecord(raw) ? raw['id'] : undefined;
-  const fn = functionOf(raw);
-  const args = fn['arguments'];
+  const name = functionOf(raw)['name'];
   return {
     itemId: `fc_${responseId}_${k}`,
     callId: typeof id === 'string' && id !== '' ? id : `call_${responseId}_${k}`,
-    name: typeof fn['name'] === 'string' ? fn['name'] : '',
-    args: typeof args === 'string' ? args : args === undefined ? '' : JSON.stringify(args),
+    name: typeof name === 'string' ? name : '',
+    args: argumentsText(raw),
   };
 }
 
@@ -511,10 +510,8 @@ export function responsesFormat(
     const index = typeof tc['index'] === 'number' ? tc['index'] : calls;
     let out = '';
     let piece: string;
-    if (open?.kind === 'call' && open.index === index) {
-      const fn = functionOf(tc);
-      piece = typeof fn['arguments'] === 'string' ? fn['arguments'] : '';
-    } else {
+    if (open?.kind === 'call' && open.index === index) piece = argumentsText(tc);
+    else {
       if (open !== undefined) out += closeItem('completed');
       const call = fnCall(tc, started!.id, calls++);
       // The first delta may hold arguments too (Ollama sends each call whole).
