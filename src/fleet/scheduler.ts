@@ -61,18 +61,6 @@ export type { HedgeLease, Lease } from './lease.ts';
 const ANY = '*';
 
 /**
- * Late binding with one central queue (DESIGN.md "The scheduler"): a request is handed to a worker
- * only when that worker has a free slot; otherwise it waits here. When a slot frees, that worker
- * takes the oldest request it can serve, preferring one whose affinity key is bound to it.
- *
- * Tail hedges: a request already running on a slow worker cannot move when a faster one frees
- * (the end of a batch: the last requests land on whichever worker is free, and the job waits for
- * the slowest). So when a worker's slot stays free for `hedgeDelayMs` with nothing queued for it,
- * it may start a copy of the running attempt (that offered one, see Lease.offerHedge) that it is
- * expected to finish clearly sooner (pickHedge); the caller keeps whichever answer comes first and
- * cancels the other. Hedges use only idle slots: a request that has to queue preempts one.
- */
-/**
  * The error for a model no worker serves (`known`: the models served, which callers list), or,
  * without a model, for a fleet with no workers.
  */
@@ -86,6 +74,18 @@ export function noWorkerError(model: string | undefined, known: string[]): Fleet
   );
 }
 
+/**
+ * Late binding with one central queue (DESIGN.md "The scheduler"): a request is handed to a worker
+ * only when that worker has a free slot; otherwise it waits here. When a slot frees, that worker
+ * takes the oldest request it can serve, preferring one whose affinity key is bound to it.
+ *
+ * Tail hedges: a request already running on a slow worker cannot move when a faster one frees
+ * (the end of a batch: the last requests land on whichever worker is free, and the job waits for
+ * the slowest). So when a worker's slot stays free for `hedgeDelayMs` with nothing queued for it,
+ * it may start a copy of the running attempt (that offered one, see Lease.offerHedge) that it is
+ * expected to finish clearly sooner (pickHedge); the caller keeps whichever answer comes first and
+ * cancels the other. Hedges use only idle slots: a request that has to queue preempts one.
+ */
 export class Scheduler {
   readonly #clock: Clock;
   readonly #random: Random;

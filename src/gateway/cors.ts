@@ -14,11 +14,6 @@ const EXPOSED = 'x-fleet-worker, x-request-id, retry-after';
 export class Cors {
   readonly enabled: boolean;
   readonly #any: boolean;
-
-  /** `*`: pages of any origin may call the API. */
-  get anyOrigin(): boolean {
-    return this.#any;
-  }
   readonly #origins: ReadonlySet<string>;
 
   /** @param origins `*`, or origins as `scheme://host[:port]`. */
@@ -27,6 +22,11 @@ export class Cors {
     this.#any = origins.includes('*');
     this.#origins = new Set(origins.map((o) => o.toLowerCase()));
     this.enabled = origins.length > 0;
+  }
+
+  /** `*`: pages of any origin may call the API. */
+  get anyOrigin(): boolean {
+    return this.#any;
   }
 
   /**

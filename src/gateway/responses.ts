@@ -280,7 +280,7 @@ export function parseResponses(body: unknown): ResponsesCall {
       top_p: topP ?? 1,
       text: format === undefined ? { format: { type: 'text' } } : (body['text'] as Json),
       tools: tools.length > 0 ? (body['tools'] as unknown[]) : [],
-      tool_choice: toolChoice === undefined || toolChoice === null ? 'auto' : body['tool_choice'],
+      tool_choice: body['tool_choice'] ?? 'auto',
       parallel_tool_calls: typeof parallel === 'boolean' ? parallel : true,
       reasoning: { effort: effort ?? null, summary: null },
     },

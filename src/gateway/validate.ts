@@ -120,15 +120,12 @@ function parse<T>(schema: z.ZodType<T>, body: unknown, what: string): T {
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;
   const field = pathOf(issue.path);
-  // A missing field is "required", whatever its type; a wrong one says what came.
-  const value = valueAt(body, issue.path);
-  const typeIssue = issue.code === 'invalid_type' || issue.code === 'invalid_union';
-  const message =
-    typeIssue && value === undefined
-      ? 'required'
-      : typeIssue
-        ? `${issue.message}, got ${preview(value)}`
-        : issue.message;
+  // Of the wrong type: "required" when it is missing, else what came.
+  let message = issue.message;
+  if (issue.code === 'invalid_type' || issue.code === 'invalid_union') {
+    const value = valueAt(body, issue.path);
+    message = value === undefined ? 'required' : `${message}, got ${preview(value)}`;
+  }
   throw badRequest(`${what}: ${field || 'body'}: ${message}`, field || null);
 }
 
