@@ -1,3 +1,4 @@
+import { isRecord } from '../core/objects.ts';
 import { messageText, type ContentPart } from '../core/openai.ts';
 import { estimateTokens } from '../core/tokens.ts';
 
@@ -41,9 +42,8 @@ export class BadRequest extends Error {}
 type Body = Record<string, unknown>;
 
 function asBody(v: unknown): Body {
-  if (typeof v !== 'object' || v === null || Array.isArray(v))
-    throw new BadRequest('request body must be a JSON object');
-  return v as Body;
+  if (!isRecord(v)) throw new BadRequest('request body must be a JSON object');
+  return v;
 }
 
 function optModel(b: Body): string | undefined {
@@ -99,9 +99,8 @@ function base(kind: CallKind, b: Body, promptText: string): Call {
 }
 
 /** A value that satisfies a JSON schema's type: the first `enum` value, else a stand-in by type. */
-function sampleOf(schema: unknown): unknown {
-  if (typeof schema !== 'object' || schema === null) return 'sim';
-  const s = schema as Body;
+function sampleOf(s: unknown): unknown {
+  if (!isRecord(s)) return 'sim';
   if (Array.isArray(s['enum']) && s['enum'].length > 0) return s['enum'][0];
   const type: unknown = Array.isArray(s['type']) ? (s['type'] as unknown[])[0] : s['type'];
   switch (type) {
@@ -123,10 +122,7 @@ function sampleOf(schema: unknown): unknown {
 
 /** An object schema's required properties, each with a sample value. */
 function requiredArgs(schema: Body): Body {
-  const props =
-    typeof schema['properties'] === 'object' && schema['properties'] !== null
-      ? (schema['properties'] as Body)
-      : {};
+  const props = isRecord(schema['properties']) ? schema['properties'] : {};
   const out: Body = {};
   for (const key of Array.isArray(schema['required']) ? (schema['required'] as unknown[]) : []) {
     if (typeof key === 'string') out[key] = sampleOf(props[key]);
@@ -144,14 +140,13 @@ export function jsonAnswerOf(b: Body): string | undefined {
   const rf = b['response_format'];
   const format = b['format'];
   let schema: unknown;
-  if (typeof rf === 'object' && rf !== null) {
-    const r = rf as Body;
-    if (r['type'] === 'json_object') return '{"answer":"sim"}';
-    if (r['type'] !== 'json_schema') return undefined;
-    const js = r['json_schema'];
-    schema = typeof js === 'object' && js !== null ? (js as Body)['schema'] : undefined;
+  if (isRecord(rf)) {
+    if (rf['type'] === 'json_object') return '{"answer":"sim"}';
+    if (rf['type'] !== 'json_schema') return undefined;
+    const js = rf['json_schema'];
+    schema = isRecord(js) ? js['schema'] : undefined;
   } else if (format === 'json') return '{"answer":"sim"}';
-  else if (typeof format === 'object' && format !== null) schema = format;
+  else if (isRecord(format)) schema = format;
   else return undefined;
   return JSON.stringify(sampleOf(schema ?? { type: 'object' }));
 }
@@ -171,10 +166,9 @@ export function toolCallOf(b: Body, messages: unknown): ToolCall | undefined {
   if (!Array.isArray(tools)) throw new BadRequest("Expected 'tools' to be an array");
   if (tools.length === 0) return undefined;
   const fns = tools.map((t: unknown) => {
-    const fn = typeof t === 'object' && t !== null ? (t as Body)['function'] : undefined;
-    if (typeof fn !== 'object' || fn === null || typeof (fn as Body)['name'] !== 'string')
-      throw new BadRequest(TOOL_SHAPE);
-    return fn as Body;
+    const fn = isRecord(t) ? t['function'] : undefined;
+    if (!isRecord(fn) || typeof fn['name'] !== 'string') throw new BadRequest(TOOL_SHAPE);
+    return fn;
   });
   const choice = b['tool_choice'] ?? 'auto';
   let fn: Body | undefined;
@@ -185,8 +179,8 @@ export function toolCallOf(b: Body, messages: unknown): ToolCall | undefined {
     if (last?.['role'] === 'tool') return undefined;
     fn = fns[0];
   } else {
-    const named = typeof choice === 'object' && choice !== null ? (choice as Body)['function'] : undefined;
-    const name = typeof named === 'object' && named !== null ? (named as Body)['name'] : undefined;
+    const named = isRecord(choice) ? choice['function'] : undefined;
+    const name = isRecord(named) ? named['name'] : undefined;
     fn = fns.find((f) => f['name'] === name);
     if (fn === undefined)
       throw new BadRequest(
@@ -194,13 +188,13 @@ export function toolCallOf(b: Body, messages: unknown): ToolCall | undefined {
       );
   }
   const params = fn!['parameters'];
-  const args = typeof params === 'object' && params !== null ? requiredArgs(params as Body) : {};
+  const args = isRecord(params) ? requiredArgs(params) : {};
   return { name: fn!['name'] as string, arguments: JSON.stringify(args) };
 }
 
 function streamOptions(b: Body): boolean {
   const so = b['stream_options'];
-  return typeof so === 'object' && so !== null && (so as Body)['include_usage'] === true;
+  return isRecord(so) && so['include_usage'] === true;
 }
 
 /** POST /v1/chat/completions */
@@ -253,7 +247,7 @@ export function parseEmbedding(body: unknown): Call {
 
 function ollamaOptions(b: Body): Body {
   const o = b['options'];
-  return typeof o === 'object' && o !== null ? (o as Body) : {};
+  return isRecord(o) ? o : {};
 }
 
 /** Ollama's POST /api/chat: streams unless `stream: false`. */
