@@ -49,9 +49,16 @@ async function until<T>(f: () => Promise<T>, ok: (v: T) => boolean, ms = 5000): 
   }
 }
 
+/**
+ * Each cold-start test checks the worker while it still loads, so the load must outlast the test's
+ * first requests even when the other test files load this 2-core machine: at 600 ms the LM Studio
+ * test (a probe and a chat before the model is up) sometimes found it loaded already.
+ */
+const COLD_MS = 2000;
+
 describe('cold start', () => {
   it('llama_cpp: /health 503 "Loading model" is state loading, then ready', async () => {
-    const w = await sim({ type: 'llama_cpp', coldStartMs: 600 });
+    const w = await sim({ type: 'llama_cpp', coldStartMs: COLD_MS });
     const b = backendFor(w.url, 'llama_cpp');
     expect(await b.probe()).toMatchObject({
       state: 'loading',
@@ -71,7 +78,7 @@ describe('cold start', () => {
   });
 
   it('lm_studio: a not-loaded model is state loading with FLEET_MODEL_NOT_FOUND, then ready with its parallel slots', async () => {
-    const w = await sim({ type: 'lm_studio', coldStartMs: 600, slots: 3, contextLength: 4096 });
+    const w = await sim({ type: 'lm_studio', coldStartMs: COLD_MS, slots: 3, contextLength: 4096 });
     const b = backendFor(w.url, 'lm_studio');
     expect(await b.probe()).toMatchObject({
       state: 'loading',
@@ -94,7 +101,7 @@ describe('cold start', () => {
   });
 
   it('vllm: /health 503 is down (engine dead or starting), then ready', async () => {
-    const w = await sim({ type: 'vllm', coldStartMs: 600 });
+    const w = await sim({ type: 'vllm', coldStartMs: COLD_MS });
     const b = backendFor(w.url, 'vllm');
     const p = await b.probe();
     expect(p.state).toBe('down');
@@ -110,7 +117,7 @@ describe('cold start', () => {
   });
 
   it('ollama: a pulled model that is not loaded yet is ready (Ollama loads on demand), with a note', async () => {
-    const w = await sim({ type: 'ollama', coldStartMs: 600 });
+    const w = await sim({ type: 'ollama', coldStartMs: COLD_MS });
     const b = backendFor(w.url, 'ollama');
     const p = await b.probe();
     expect(p).toMatchObject({ state: 'ready', models: ['m1'], loadedModels: [], version: '0.12.6' });
@@ -124,7 +131,7 @@ describe('cold start', () => {
   });
 
   it('mlx: ready as soon as it answers, with a note that this proves liveness only', async () => {
-    const w = await sim({ type: 'mlx', coldStartMs: 600 });
+    const w = await sim({ type: 'mlx', coldStartMs: COLD_MS });
     const p = await backendFor(w.url, 'mlx').probe();
     expect(p.state).toBe('ready');
     expect(p.note).toContain('liveness');
