@@ -1,3 +1,4 @@
+import type { ModelDetails } from '../core/capabilities.ts';
 import type { ModelInfo } from '../core/openai.ts';
 import type { CallOptions } from './types.ts';
 import { isRecord } from '../core/objects.ts';
@@ -55,6 +56,38 @@ function loadedInstances(
 }
 
 /**
+ * One model of `/api/v1/models` (0.4+) as ModelDetails: `type` (llm, embedding), `capabilities`
+ * ({vision, trained_for_tool_use}), `architecture`, `params_string`, `quantization.name`, `format`,
+ * `max_context_length`. Undefined when the list is not there or does not have the model.
+ */
+export function detailsFromV1(raw: unknown, model: string): ModelDetails | undefined {
+  if (!isRecord(raw) || !Array.isArray(raw['models'])) return undefined;
+  const models: unknown[] = raw['models'];
+  const m = models.find((x) => isRecord(x) && typeof x['key'] === 'string' && hasModel([x['key']], model));
+  if (!isRecord(m)) return undefined;
+  const out: ModelDetails = {};
+  const c = m['capabilities'];
+  if (typeof m['type'] === 'string' && isRecord(c)) {
+    const caps = m['type'] === 'embedding' || m['type'] === 'embeddings' ? ['embedding'] : ['completion'];
+    if (c['trained_for_tool_use'] === true) caps.push('tools');
+    if (c['vision'] === true) caps.push('vision');
+    out.capabilities = caps;
+  }
+  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
+  const family = text(m['architecture']);
+  if (family !== undefined) out.family = family;
+  const size = text(m['params_string']);
+  if (size !== undefined) out.parameterSize = size;
+  const quant = isRecord(m['quantization']) ? text(m['quantization']['name']) : undefined;
+  if (quant !== undefined) out.quantization = quant;
+  const format = text(m['format']);
+  if (format !== undefined) out.format = format;
+  const ctx = num(m['max_context_length']);
+  if (ctx !== undefined) out.contextLength = ctx;
+  return out;
+}
+
+/**
  * LM Studio. It has no health route and answers 200 on unknown paths, so `/health` would lie:
  * readiness is the model's `state` in `/api/v0/models` (loaded | not-loaded), and capacity is
  * `loaded_instances[].config.parallel` from `/api/v1/models` (0.4+, absent before).
@@ -96,6 +129,11 @@ export class LmStudioBackend extends OpenAICompatBackend {
     }
     if (inst.parallel !== undefined && inst.parallel > 0) info.capacity = { slots: inst.parallel };
     return info;
+  }
+
+  /** From `/api/v1/models` (LM Studio 0.4+); older versions cannot say. */
+  override async describe(model: string, opts: CallOptions = {}): Promise<ModelDetails | undefined> {
+    return detailsFromV1(await this.getJson('/api/v1/models', opts), model);
   }
 
   override async listModels(opts: CallOptions = {}): Promise<ModelInfo[]> {

@@ -17,12 +17,49 @@ import {
   toNativeChat,
   toNativeGenerate,
 } from './ollama-native.ts';
+import type { ModelDetails } from '../core/capabilities.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, type ProbeInfo, type Prober } from './probe.ts';
 import type { CallOptions } from './types.ts';
 import { copyWith } from '../core/objects.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/**
+ * An `/api/show` answer as ModelDetails. Of `model_info` only plain values are kept (a verbose
+ * answer carries the whole vocabulary as arrays).
+ */
+export function detailsFromShow(raw: unknown): ModelDetails | undefined {
+  if (!isRecord(raw)) return undefined;
+  const out: ModelDetails = {};
+  const caps = raw['capabilities'];
+  if (Array.isArray(caps)) out.capabilities = caps.filter((c): c is string => typeof c === 'string');
+  const d = isRecord(raw['details']) ? raw['details'] : {};
+  const family = str(d['family']);
+  if (family !== undefined) out.family = family;
+  const size = str(d['parameter_size']);
+  if (size !== undefined) out.parameterSize = size;
+  const quant = str(d['quantization_level']);
+  if (quant !== undefined) out.quantization = quant;
+  const format = str(d['format']);
+  if (format !== undefined) out.format = format;
+  const template = str(raw['template']);
+  if (template !== undefined) out.template = template;
+  const parameters = str(raw['parameters']);
+  if (parameters !== undefined) out.parameters = parameters;
+  if (isRecord(raw['model_info'])) {
+    const info: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(raw['model_info']))
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') info[k] = v;
+    out.modelInfo = info;
+    const arch = info['general.architecture'];
+    const ctx = typeof arch === 'string' ? num(info[`${arch}.context_length`]) : undefined;
+    if (ctx !== undefined) out.contextLength = ctx;
+  }
+  return out;
+}
 
 interface OllamaModel {
   name: string;
@@ -109,6 +146,11 @@ export class OllamaBackend extends OpenAICompatBackend {
       if (loaded?.contextLength !== undefined) info.context_length = loaded.contextLength;
       return info;
     });
+  }
+
+  /** Ollama's own `/api/show` (either API mode: the native routes are always there). */
+  override async describe(model: string, opts: CallOptions = {}): Promise<ModelDetails | undefined> {
+    return detailsFromShow(await this.postJson('/api/show', { model }, opts));
   }
 
   protected override async probeWith(p: Prober): Promise<ProbeInfo> {

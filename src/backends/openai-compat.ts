@@ -1,6 +1,7 @@
 import type { Dispatcher } from 'undici';
 import { systemClock, type Clock } from '../core/clock.ts';
 import type { FleetError } from '../core/errors.ts';
+import type { ModelDetails } from '../core/capabilities.ts';
 import { copyWith, isRecord } from '../core/objects.ts';
 import type {
   ChatChunk,
@@ -114,6 +115,11 @@ export class OpenAICompatBackend implements Backend {
 
   async listModels(opts: CallOptions = {}): Promise<ModelInfo[]> {
     return normaliseModelList(await this.getJson('/v1/models', opts), { workerId: this.id });
+  }
+
+  /** An OpenAI-compatible server has no way to say what a model can do (`/v1/models` lists ids only). */
+  describe(_model: string, _opts: CallOptions = {}): Promise<ModelDetails | undefined> {
+    return Promise.resolve(undefined);
   }
 
   probe(opts: CallOptions = {}): Promise<ProbeResult> {

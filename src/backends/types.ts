@@ -9,6 +9,7 @@ import type {
   ModelInfo,
 } from '../core/openai.ts';
 import type { AbortLike } from '../core/cancel.ts';
+import type { ModelDetails } from '../core/capabilities.ts';
 
 /** What a probe learned about a worker. Probes never feed the scheduler's speed estimates. */
 export interface ProbeResult {
@@ -54,6 +55,12 @@ export interface Backend {
   embed(req: EmbeddingRequest, opts?: CallOptions): Promise<EmbeddingResponse>;
   listModels(opts?: CallOptions): Promise<ModelInfo[]>;
   probe(opts?: CallOptions): Promise<ProbeResult>;
+  /**
+   * What the server says about one of its models: capabilities (tools, vision, thinking, ...),
+   * family, size, quantisation. Undefined when the server has no way to say (vLLM, llama.cpp,
+   * MLX, exo, generic OpenAI servers) or does not list the model.
+   */
+  describe(model: string, opts?: CallOptions): Promise<ModelDetails | undefined>;
   /** Closes pooled connections. */
   close(): Promise<void>;
 }

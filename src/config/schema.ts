@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { CAPABILITIES } from '../core/capabilities.ts';
 import { DEFAULT_MAX_CONCURRENT_REQUESTS, DEFAULT_PORTS, WORKER_TYPES } from './types.ts';
 import { checkBaseUrl, isValidHost } from './url.ts';
 
@@ -21,6 +22,7 @@ const E = {
   cap: 'an integer of 1 or more',
   weight: 'a number greater than 0',
   contextLength: 'an integer of 1 or more (tokens)',
+  capabilities: `a list of capabilities, each one of ${CAPABILITIES.join(', ')}, e.g. ["completion", "tools"]`,
   apiKey: 'a non-empty string',
   apiKeyEnv: 'the name of an environment variable (letters, digits, underscores), e.g. "FLEET_API_KEY"',
   api: 'one of openai, native',
@@ -94,6 +96,14 @@ export const workerFileSchema = z
       context_length: intAtLeast(1, E.contextLength)
         .optional()
         .meta({ description: 'Context window in tokens.' }),
+      capabilities: z
+        .array(z.enum(CAPABILITIES, { error: E.capabilities }), { error: E.capabilities })
+        .optional()
+        .meta({
+          description:
+            "What this worker's models can do, for clients that ask (Ollama's /api/show): completion, tools, vision, thinking, embedding, insert. Default: what the server says (Ollama, LM Studio 0.4+), else completion.",
+          examples: [['completion', 'tools']],
+        }),
       api_key: nonEmpty(E.apiKey).optional().meta({
         description: 'Bearer token sent to the server. Prefer api_key_env to keep it out of files.',
       }),

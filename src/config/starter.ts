@@ -56,6 +56,8 @@ workers:
     # Optional fields:
     # weight: 1                    # relative speed hint until responses are measured (default 1)
     # context_length: 8192         # context window in tokens
+    # capabilities: [completion, tools]  # what its models can do, for clients that ask (tools,
+    #                              #   vision, thinking, embedding; default: asked of Ollama and LM Studio)
     # api_key_env: FLEET_API_KEY   # environment variable holding a bearer token
     # api_key: sk-...              # the token itself (prefer api_key_env: keeps secrets out of files)
     # api: openai                  # ollama only: openai (/v1, default) or native (/api/chat, NDJSON)

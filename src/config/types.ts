@@ -1,3 +1,5 @@
+import type { Capability } from '../core/capabilities.ts';
+
 /**
  * The resolved configuration every other layer reads. The file format (snake_case, JSON or
  * YAML, the guide's `workers[]`) is parsed and validated by `load.ts` into these shapes, with
@@ -50,6 +52,8 @@ export interface WorkerConfig {
   weight: number;
   /** Context window in tokens, when configured. */
   contextLength?: number;
+  /** What its models can do, when the config says (`capabilities`); else the server is asked. */
+  capabilities?: Capability[];
   /** Bearer token (from `api_key`, or the env var named by `api_key_env`). Never log it. */
   apiKey?: string;
   /** For `ollama`: talk to `/v1` (openai, default) or the native NDJSON `/api/chat` (native). */

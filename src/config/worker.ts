@@ -49,6 +49,7 @@ export function resolveWorker(
     },
   };
   if (w.context_length !== undefined) worker.contextLength = w.context_length;
+  if (w.capabilities !== undefined) worker.capabilities = [...new Set(w.capabilities)];
   const apiKey = w.api_key ?? (w.api_key_env === undefined ? undefined : env[w.api_key_env]);
   if (apiKey !== undefined && apiKey !== '') worker.apiKey = apiKey;
   return worker;

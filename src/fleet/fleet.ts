@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events';
 import type { Backend } from '../backends/types.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { FleetError, toFleetError } from '../core/errors.ts';
+import type { ModelDetails } from '../core/capabilities.ts';
 import { copyWith } from '../core/objects.ts';
 import type {
   ChatCompletion,
@@ -32,6 +33,7 @@ import type {
 import { FleetPrior, WorkerRuntime } from './worker.ts';
 import { FleetStream, runStreamAttempts } from './stream.ts';
 import { callHedged } from './hedge.ts';
+import { ModelDescriber } from './describe.ts';
 
 export interface FleetDeps {
   clock?: Clock;
@@ -102,6 +104,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
   #active = new Set<Cancel>();
   #idleWaiters: Array<() => void> = [];
   #ready: Promise<void> | undefined;
+  readonly #describer: ModelDescriber;
 
   constructor(
     config: Pick<FleetConfig, 'workers' | 'settings'>,
@@ -114,6 +117,7 @@ export class Fleet extends EventEmitter<FleetEvents> {
     this.#statsSince = this.clock.now();
     this.abandonSettleMs = deps.abandonSettleMs ?? 25;
     this.#createBackend = deps.createBackend;
+    this.#describer = new ModelDescriber(this.clock);
     this.#workers = config.workers.map((w) => this.#runtime(w));
     this.scheduler = new Scheduler(this.#workers, {
       clock: this.clock,
@@ -186,6 +190,14 @@ export class Fleet extends EventEmitter<FleetEvents> {
       (a) => a.worker.backend.embed(withModel(req, plan.model), { signal: a.signal }),
       () => undefined,
     );
+  }
+
+  /**
+   * What the workers serving `model` say it can do and what it is (ModelDescriber): undefined
+   * when none could say.
+   */
+  describeModel(model: string): Promise<ModelDetails | undefined> {
+    return this.#describer.describe(model, this.scheduler.eligible(model));
   }
 
   /** The union of the workers' models, each with the workers that serve it. */

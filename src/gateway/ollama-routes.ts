@@ -1,3 +1,4 @@
+import type { ModelDetails } from '../core/capabilities.ts';
 import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import type { Call } from './call.ts';
@@ -105,6 +106,19 @@ function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => strin
   };
 }
 
+/**
+ * `/api/show`'s `model_info`: an Ollama worker's own, else the architecture and context length
+ * under Ollama's keys (`general.architecture`, `<arch>.context_length`), which clients read.
+ */
+function modelInfoOf(d: ModelDetails): Record<string, unknown> {
+  if (d.modelInfo !== undefined) return d.modelInfo;
+  const info: Record<string, unknown> = {};
+  if (d.family === undefined) return info;
+  info['general.architecture'] = d.family;
+  if (d.contextLength !== undefined) info[`${d.family}.context_length`] = d.contextLength;
+  return info;
+}
+
 /** Ollama ends a turn that called functions with "stop"; chat says "tool_calls". */
 const doneReasonOf = (finishReason: string) => (finishReason === 'tool_calls' ? 'stop' : finishReason);
 
@@ -180,7 +194,9 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         })),
     });
   });
-  // Clients read a model's details before using it (Continue, Open WebUI, ollama-js's show()).
+  // Clients read a model's details before using it (Continue, Open WebUI, ollama-js's show()), and
+  // its capabilities before offering tools, images or thinking (Ollama's apps, Zed, VS Code,
+  // AnythingLLM): what the workers serving it say (Fleet.describeModel), else "completion".
   route(
     'POST',
     '/api/show',
@@ -190,13 +206,20 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       const m = g.fleet.models().find((x) => x.id === id);
       if (m === undefined)
         throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
+      const d = (await g.fleet.describeModel(id)) ?? {};
       c.json(200, {
         modelfile: '',
-        parameters: '',
-        template: '',
-        details: details(),
-        model_info: {},
-        capabilities: ['completion'],
+        parameters: d.parameters ?? '',
+        template: d.template ?? '',
+        details: copyWith(details(), {
+          format: d.format ?? '',
+          family: d.family ?? '',
+          families: d.family === undefined ? null : [d.family],
+          parameter_size: d.parameterSize ?? '',
+          quantization_level: d.quantization ?? '',
+        }),
+        model_info: modelInfoOf(d),
+        capabilities: d.capabilities ?? ['completion'],
         modified_at: now(),
         workers: m.workers,
       });

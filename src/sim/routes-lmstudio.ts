@@ -59,7 +59,7 @@ export function lmStudioRoutes(core: SimCore, routes: Routes): void {
               ],
           max_context_length: o.contextLength,
           format: 'gguf',
-          capabilities: { vision: false, trained_for_tool_use: false },
+          capabilities: { vision: false, trained_for_tool_use: true }, // the simulator calls functions
         })),
       });
     }),

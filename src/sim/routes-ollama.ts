@@ -1,14 +1,15 @@
+import { isRecord } from '../core/objects.ts';
 import { parseEmbedding, parseOllamaChat, parseOllamaGenerate } from './calls.ts';
 import type { Routes, SimCore } from './context.ts';
 import { ollamaChatFormat, ollamaEmbedFormat, ollamaGenerateFormat } from './formats-ollama.ts';
-import { send, sendJson } from './http.ts';
+import { readBody, send, sendJson } from './http.ts';
 import { guarded, inference } from './routes-common.ts';
 
 export const OLLAMA_VERSION = '0.12.6';
 
 /**
  * Ollama: `GET /` says it is running, /api/version, /api/tags (models on disk), /api/ps (models in
- * memory, empty while loading), and the native NDJSON /api/chat, /api/generate, /api/embed.
+ * memory, empty while loading), /api/show (details and capabilities), and the native NDJSON /api/chat, /api/generate, /api/embed.
  */
 export function ollamaRoutes(core: SimCore, routes: Routes): void {
   const o = core.o;
@@ -58,6 +59,40 @@ export function ollamaRoutes(core: SimCore, routes: Routes): void {
             context_length: o.contextLength,
           }));
       sendJson(res, 200, { models });
+    }),
+  );
+  // What the model can do: the simulator calls functions (sim/calls.ts), and thinks when
+  // reasoningTokens > 0. Unknown models get Ollama's 404.
+  routes.set(
+    'POST /api/show',
+    guarded(core, (req, res) => {
+      readBody(req, (text) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(text);
+        } catch {
+          body = undefined;
+        }
+        const name = isRecord(body) ? (body['model'] ?? body['name']) : undefined;
+        if (typeof name !== 'string' || !o.models.includes(name)) {
+          sendJson(res, 404, { error: `model '${String(name)}' not found` });
+          return;
+        }
+        sendJson(res, 200, {
+          modelfile: `FROM ${name}\n`,
+          parameters: 'stop "<|eot_id|>"',
+          template: '{{ .Prompt }}',
+          details,
+          model_info: {
+            'general.architecture': 'llama',
+            'general.parameter_count': 7_000_000_000,
+            'llama.context_length': o.contextLength,
+            'tokenizer.ggml.tokens': null,
+          },
+          capabilities: o.reasoningTokens > 0 ? ['completion', 'tools', 'thinking'] : ['completion', 'tools'],
+          modified_at: new Date(core.clock.wallNow()).toISOString(),
+        });
+      });
     }),
   );
   routes.set(

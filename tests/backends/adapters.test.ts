@@ -274,6 +274,39 @@ describe.each(VARIANTS)('$name adapter', (v) => {
     expect(slow.stats().log.at(-1)?.outcome).toBe('aborted');
   });
 
+  it('describes its model as far as the server can say', async () => {
+    const d = await backend.describe(MODEL);
+    if (v.type === 'ollama') {
+      // Its own /api/show, in either API mode; verbose-only values (arrays, nulls) are dropped.
+      expect(d).toMatchObject({
+        capabilities: ['completion', 'tools', 'thinking'],
+        family: 'llama',
+        parameterSize: '7B',
+        quantization: 'Q4_K_M',
+        format: 'gguf',
+        contextLength: 256,
+        template: '{{ .Prompt }}',
+      });
+      expect(d?.modelInfo).toEqual({
+        'general.architecture': 'llama',
+        'general.parameter_count': 7_000_000_000,
+        'llama.context_length': 256,
+      });
+      await expectFleetError(backend.describe('missing'), 'FLEET_MODEL_NOT_FOUND');
+    } else if (v.type === 'lm_studio') {
+      // /api/v1/models: type llm, trained_for_tool_use true, vision false.
+      expect(d).toEqual({
+        capabilities: ['completion', 'tools'],
+        family: 'llama',
+        parameterSize: '7B',
+        quantization: 'Q4_K_M',
+        format: 'gguf',
+        contextLength: 256,
+      });
+      expect(await backend.describe('missing')).toBeUndefined();
+    } else expect(d).toBeUndefined();
+  });
+
   it('probes a ready worker', async () => {
     const p = await backend.probe();
     expect(p.state, p.reason).toBe('ready');

@@ -240,7 +240,7 @@ describe('one message per problem: file, JSON path, value, expectation', () => {
     expect(problems.map((p) => p.value)).toEqual(['***', '***']);
   });
 
-  it('other worker fields: weight, context_length, timeouts, models entries', () => {
+  it('other worker fields: weight, context_length, timeouts, models entries, capabilities', () => {
     expect(
       messagesOf(() =>
         parse([
@@ -251,22 +251,26 @@ describe('one message per problem: file, JSON path, value, expectation', () => {
             stall_timeout: -1,
             request_timeout: '60',
             models: ['a', 7],
+            capabilities: ['completion', 'tool'],
           },
+          { ...ok, id: 'w2', capabilities: 'tools' },
         ]),
       ),
     ).toEqual([
       'config/my_workers.json: workers[0].models[1]: expected a non-empty model name, e.g. "mistral-7b-instruct-v0.2", got 7',
       'config/my_workers.json: workers[0].weight: expected a number greater than 0, got 0',
       'config/my_workers.json: workers[0].context_length: expected an integer of 1 or more (tokens), got 4096.5',
+      'config/my_workers.json: workers[0].capabilities[1]: expected a list of capabilities, each one of completion, tools, vision, thinking, embedding, insert, e.g. ["completion", "tools"], got "tool"',
       'config/my_workers.json: workers[0].stall_timeout: expected a number of seconds greater than 0, got -1',
       'config/my_workers.json: workers[0].request_timeout: expected a number of seconds greater than 0, got "60" (a string: remove the quotes)',
+      'config/my_workers.json: workers[1].capabilities: expected a list of capabilities, each one of completion, tools, vision, thinking, embedding, insert, e.g. ["completion", "tools"], got "tools"',
     ]);
   });
 });
 
 describe('unknown keys: named, with the valid ones listed', () => {
   const WORKER_KEYS =
-    'id, type, host, port, base_url, model, models, max_concurrent_requests, weight, context_length, api_key, api_key_env, api, connect_timeout, first_token_timeout, stall_timeout, request_timeout';
+    'id, type, host, port, base_url, model, models, max_concurrent_requests, weight, context_length, capabilities, api_key, api_key_env, api, connect_timeout, first_token_timeout, stall_timeout, request_timeout';
   const SETTINGS_KEYS =
     'health_check_interval, request_timeout, connect_timeout, first_token_timeout, stall_timeout, max_retries, max_queue_size, queue_timeout, circuit_breaker_threshold, circuit_breaker_cooldown, max_concurrent_batch, connection_pool_size';
 

@@ -79,10 +79,15 @@ describe('models, cap, weight, api, context', () => {
     expect(worker({ max_concurrent_requests: 5 }).capSource).toBe('config');
   });
 
-  it('weight defaults to 1; context_length only when given; api openai unless ollama native', () => {
+  it('weight defaults to 1; context_length and capabilities only when given; api openai unless ollama native', () => {
     const w = worker({});
     expect(w.weight).toBe(1);
     expect('contextLength' in w).toBe(false);
+    expect('capabilities' in w).toBe(false);
+    expect(worker({ capabilities: ['completion', 'tools', 'completion'] }).capabilities).toEqual([
+      'completion',
+      'tools',
+    ]);
     expect(w.api).toBe('openai');
     expect(worker({ weight: 2.5, context_length: 8192 })).toMatchObject({ weight: 2.5, contextLength: 8192 });
     expect(worker({ type: 'ollama', api: 'native' }).api).toBe('native');

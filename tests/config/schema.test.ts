@@ -22,6 +22,7 @@ const WORKER_KEYS = [
   'max_concurrent_requests',
   'weight',
   'context_length',
+  'capabilities',
   'api_key',
   'api_key_env',
   'api',

@@ -1,4 +1,5 @@
-import type { Backend, ProbeResult } from '../../src/backends/types.ts';
+import type { Backend, CallOptions, ProbeResult } from '../../src/backends/types.ts';
+import type { ModelDetails } from '../../src/core/capabilities.ts';
 import { FleetError } from '../../src/core/errors.ts';
 import type { ChatChunk, ChatCompletion, ChatRequest } from '../../src/core/openai.ts';
 import { defaultSettings } from '../../src/config/index.ts';
@@ -85,6 +86,20 @@ export class ScriptedBackend implements Backend {
   }
   probe(): Promise<ProbeResult> {
     return Promise.resolve(this.probeResult);
+  }
+  /** What describe() answers (or throws, for an Error; 'hang': nothing until aborted), and how often it was asked. */
+  details: ModelDetails | Error | 'hang' | undefined = undefined;
+  describeCalls = 0;
+  describe(_model: string, opts: CallOptions = {}): Promise<ModelDetails | undefined> {
+    this.describeCalls++;
+    const d = this.details;
+    if (d === 'hang')
+      return new Promise((_resolve, reject) =>
+        opts.signal?.addEventListener('abort', () =>
+          reject(new Error('aborted', { cause: opts.signal!.reason })),
+        ),
+      );
+    return d instanceof Error ? Promise.reject(d) : Promise.resolve(d);
   }
   close() {
     return Promise.resolve();

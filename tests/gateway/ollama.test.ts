@@ -72,6 +72,69 @@ describe('Ollama API over the fleet', () => {
     await expect.poll(async () => (await ps()).map((m) => m.name), { timeout: 5000 }).toEqual(['llama3']);
   });
 
+  it("/api/show gives what the workers' servers say a model can do, or the config, else completion", async () => {
+    const { gw } = await startFleetGateway(
+      [
+        sim('ol', { type: 'ollama', models: ['llama3'], reasoningTokens: 4, contextLength: 8192 }),
+        sim('lm', { type: 'lm_studio', models: ['qwen'], contextLength: 4096 }),
+        sim('vl', { type: 'vllm', models: ['mistral'] }),
+        sim('vl2', { type: 'vllm', models: ['gemma'] }),
+        // Two workers serve phi: its Ollama says tools, the vLLM's config says completion only.
+        sim('ol2', { type: 'ollama', models: ['phi'] }),
+        sim('vl3', { type: 'vllm', models: ['phi'] }),
+      ],
+      {
+        mapWorker: (w, i) => {
+          const model = ['llama3', 'qwen', 'mistral', 'gemma', 'phi', 'phi'][i]!;
+          if (i === 3) return { ...w, model, capabilities: ['completion', 'tools', 'vision', 'tools'] };
+          if (i === 5) return { ...w, model, capabilities: ['completion'] };
+          return { ...w, model };
+        },
+      },
+    );
+    const show = async (model: string) =>
+      (await (await post(`${gw.url}/api/show`, { model })).json()) as {
+        capabilities: string[];
+        details: Record<string, unknown>;
+        model_info: Record<string, unknown>;
+        template: string;
+        parameters: string;
+      };
+    // Ollama's own answer, passed on.
+    const llama = await show('llama3');
+    expect(llama.capabilities).toEqual(['completion', 'tools', 'thinking']);
+    expect(llama.details).toMatchObject({
+      family: 'llama',
+      families: ['llama'],
+      parameter_size: '7B',
+      format: 'gguf',
+    });
+    expect(llama.details['quantization_level']).toBe('Q4_K_M');
+    expect(llama.model_info).toEqual({
+      'general.architecture': 'llama',
+      'general.parameter_count': 7_000_000_000,
+      'llama.context_length': 8192,
+    });
+    expect(llama.template).toBe('{{ .Prompt }}');
+    // LM Studio 0.4's model list: trained_for_tool_use, architecture, size, quantisation, context.
+    const qwen = await show('qwen');
+    expect(qwen.capabilities).toEqual(['completion', 'tools']);
+    expect(qwen.details).toMatchObject({
+      family: 'llama',
+      parameter_size: '7B',
+      quantization_level: 'Q4_K_M',
+    });
+    expect(qwen.model_info).toEqual({ 'general.architecture': 'llama', 'llama.context_length': 4096 });
+    // vLLM cannot say: completion, unless the config says more (duplicates dropped).
+    expect((await show('mistral')).capabilities).toEqual(['completion']);
+    expect((await show('mistral')).details).toMatchObject({ family: '', families: null });
+    expect((await show('gemma')).capabilities).toEqual(['completion', 'tools', 'vision']);
+    // What every worker of the model can do.
+    const phi = await show('phi');
+    expect(phi.capabilities).toEqual(['completion']);
+    expect(phi.details).toMatchObject({ family: 'llama' });
+  });
+
   it('/api/chat streams NDJSON: message lines, then done with counts', async () => {
     const { gw } = await startFleetGateway([sim('a', { models: ['llama3'], outputTokens: 10 })]);
     const lines = await ollamaLines(`${gw.url}/api/chat`, {
