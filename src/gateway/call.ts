@@ -17,6 +17,8 @@ export class Call {
   errorCode: string | undefined = undefined;
   /** The route records the request itself when its stream ends. */
   deferred = false;
+  /** An inference route answered without inference (an Ollama load request): not recorded as one. */
+  lookup = false;
   /** The route's pattern, for the metrics label ('*' when none matched). */
   route = '*';
   /** The body was taken in one read() (see readBody). */

@@ -33,12 +33,18 @@ export function withImages(text: string, images: readonly string[] | undefined):
 /**
  * Ollama chat messages as chat messages: images become image parts; each assistant call gets an
  * id (`call_<message>_<call>`), and each tool result the id of the earliest call it answers that
- * has no result yet (the one with its `tool_name` when given, else the next in order). Messages
- * with none of these pass as they are.
+ * has no result yet (the one with its `tool_name` when given, else the next in order); a message
+ * without `content` gets "" (as Ollama reads it). Messages with none of these pass as they are.
  */
 export function chatMessagesOf(messages: readonly Json[]): ChatMessage[] {
   if (
-    !messages.some((m) => m['role'] === 'tool' || m['tool_calls'] !== undefined || m['images'] !== undefined)
+    !messages.some(
+      (m) =>
+        m['role'] === 'tool' ||
+        m['tool_calls'] !== undefined ||
+        m['images'] !== undefined ||
+        typeof m['content'] !== 'string',
+    )
   )
     return messages as unknown as ChatMessage[];
   const out: ChatMessage[] = [];

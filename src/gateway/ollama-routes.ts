@@ -11,7 +11,7 @@ import {
   readJson,
   type Gateway,
 } from './context.ts';
-import { HttpError } from './errors.ts';
+import { badRequest, HttpError } from './errors.ts';
 import { toOllamaToolCall } from '../core/tool-calls.ts';
 import { ToolCallAccumulator, chatMessagesOf, ollamaFields, withImages } from './ollama-chat.ts';
 import type { AddRoute } from './router.ts';
@@ -117,6 +117,11 @@ function modelInfoOf(d: ModelDetails): Record<string, unknown> {
   info['general.architecture'] = d.family;
   if (d.contextLength !== undefined) info[`${d.family}.context_length`] = d.contextLength;
   return info;
+}
+
+/** Ollama's `keep_alive` of zero (0, "0", "0s", "0m"): unload now. */
+function isZeroDuration(v: unknown): boolean {
+  return v === 0 || (typeof v === 'string' && /^0+(\.0+)?[a-z]*$/.test(v));
 }
 
 /** Ollama ends a turn that called functions with "stop"; chat says "tool_calls". */
@@ -227,6 +232,29 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     { lookup: true }, // not an inference request: it stays out of the recent list
   );
 
+  // A request with nothing to answer loads the model (`keep_alive` 0: unloads it), as Ollama's
+  // CLI does before a chat and its docs suggest for preloading. Each worker's server loads and
+  // unloads its models itself, so the gateway answers at once for a model the fleet serves.
+  const load = (
+    c: Call,
+    b: { model?: string | undefined; keep_alive?: unknown },
+    kind: 'chat' | 'generate',
+  ) => {
+    const name = b.model ?? '';
+    if (name === '') throw badRequest(`${kind} request: model: required to load a model`, 'model');
+    if (!g.fleet.models().some((m) => m.id === name))
+      throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${name}' not found`);
+    c.lookup = true;
+    const reason = isZeroDuration(b.keep_alive) ? 'unload' : 'load';
+    const head = { model: name, created_at: now() };
+    c.json(
+      200,
+      kind === 'chat'
+        ? copyWith(head, { message: { role: 'assistant', content: '' }, done: true, done_reason: reason })
+        : copyWith(head, { response: '', done: true, done_reason: reason }),
+    );
+  };
+
   const run = async (c: Call, kind: 'chat' | 'generate') => {
     const body = await readJson(c, g);
     let req: ChatRequest;
@@ -234,6 +262,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     let stream: boolean;
     if (kind === 'chat') {
       const b = parseOllamaChat(body);
+      if (b.messages === undefined || b.messages.length === 0) return load(c, b, kind);
       model = b.model;
       stream = b.stream !== false;
       req = fromOptions(b.options, { messages: chatMessagesOf(b.messages) });
@@ -241,10 +270,12 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       ollamaFields(b, req);
     } else {
       const b = parseOllamaGenerate(body);
+      if ((b.prompt === undefined || b.prompt === '') && (b.images === undefined || b.images.length === 0))
+        return load(c, b, kind);
       model = b.model;
       stream = b.stream !== false;
       const messages: ChatMessage[] = b.system ? [{ role: 'system', content: b.system }] : [];
-      messages.push({ role: 'user', content: withImages(b.prompt, b.images) });
+      messages.push({ role: 'user', content: withImages(b.prompt ?? '', b.images) });
       req = fromOptions(b.options, { messages });
       ollamaFields(b, req);
     }

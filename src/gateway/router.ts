@@ -117,7 +117,7 @@ async function serve(g: Gateway, c: Call, route: Route | undefined): Promise<voi
   const status = c.outgoing.statusCode;
   g.metrics.answered(c.route, status);
   if (c.deferred) return;
-  if (route?.inference === true) recordRequest(c, g, status);
+  if (route?.inference === true && !c.lookup) recordRequest(c, g, status);
   else g.log.debug({ reqId: c.reqId, method: c.method, path: c.path, status }, 'request');
 }
 

@@ -79,7 +79,12 @@ const ollamaFormat = z
 const ollamaImages = z.array(z.string()).optional();
 const ollamaChatSchema = z.looseObject({
   model: z.string().optional(),
-  messages: z.array(z.looseObject({ role: z.string(), content: z.string(), images: ollamaImages })).min(1),
+  // Empty or absent: a load request. Content may be left out (Ollama reads it as "").
+  messages: z
+    .array(z.looseObject({ role: z.string(), content: z.string().optional(), images: ollamaImages }), {
+      error: 'expected a list of messages such as [{"role": "user", "content": "Hi"}]',
+    })
+    .optional(),
   format: ollamaFormat,
   tools: z
     .array(z.looseObject({ type: z.literal('function'), function: z.looseObject({ name: z.string() }) }))
@@ -89,7 +94,7 @@ const ollamaChatSchema = z.looseObject({
 });
 const ollamaGenerateSchema = z.looseObject({
   model: z.string().optional(),
-  prompt: z.string(),
+  prompt: z.string().optional(), // empty or absent, and no images: a load request
   system: z.string().optional(),
   images: ollamaImages,
   format: ollamaFormat,

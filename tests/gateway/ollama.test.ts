@@ -72,6 +72,65 @@ describe('Ollama API over the fleet', () => {
     await expect.poll(async () => (await ps()).map((m) => m.name), { timeout: 5000 }).toEqual(['llama3']);
   });
 
+  it('a request with nothing to answer loads the model, keep_alive 0 unloads it, as Ollama answers', async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('a', { models: ['llama3'] })], {
+      mapWorker: (w) => ({ ...w, model: 'llama3' }),
+    });
+    const answer = async (path: string, body: unknown) => {
+      const r = await post(`${gw.url}${path}`, body);
+      return { status: r.status, body: (await r.json()) as Record<string, unknown> };
+    };
+    // What `ollama run` sends before a chat, and what Ollama's docs give for preloading.
+    const gen = await answer('/api/generate', { model: 'llama3' });
+    expect(gen.status).toBe(200);
+    expect(gen.body).toMatchObject({ model: 'llama3', response: '', done: true, done_reason: 'load' });
+    expect(Date.parse(gen.body['created_at'] as string)).toBeGreaterThan(0);
+    expect(
+      (await answer('/api/generate', { model: 'llama3', prompt: '', keep_alive: 0 })).body,
+    ).toMatchObject({
+      done_reason: 'unload',
+    });
+    expect((await answer('/api/chat', { model: 'llama3', messages: [] })).body).toEqual({
+      model: 'llama3',
+      created_at: expect.any(String) as unknown,
+      message: { role: 'assistant', content: '' },
+      done: true,
+      done_reason: 'load',
+    });
+    expect((await answer('/api/chat', { model: 'llama3', keep_alive: '0s' })).body).toMatchObject({
+      done_reason: 'unload',
+    });
+    expect(await answer('/api/generate', { model: 'mistral' })).toEqual({
+      status: 404,
+      body: { error: "model 'mistral' not found" },
+    });
+    expect(await answer('/api/chat', { messages: [] })).toEqual({
+      status: 400,
+      body: { error: 'chat request: model: required to load a model' },
+    });
+    // No worker was asked, and a load is not an inference request: only the refused ones are listed.
+    expect(s.workers[0]!.stats().requests).toBe(0);
+    const res = await fetch(`${gw.url}/fleet/events`);
+    const first = await parseSse(res.body! as AsyncIterable<Uint8Array>).next();
+    const recent = (JSON.parse(String(first.value!.data)) as LiveSnapshot).recent;
+    expect(recent.map((r) => [r.path, r.status])).toEqual([
+      ['/api/generate', 404],
+      ['/api/chat', 400],
+    ]);
+    await res.body!.cancel().catch(() => undefined);
+    // A message without content is read as "" (ollama-python leaves out what is None).
+    const chat = await answer('/api/chat', {
+      model: 'llama3',
+      stream: false,
+      messages: [
+        { role: 'user', images: [] },
+        { role: 'user', content: 'Hi' },
+      ],
+    });
+    expect(chat.status).toBe(200);
+    expect(chat.body['done_reason']).toBe('stop');
+  });
+
   it("/api/show gives what the workers' servers say a model can do, or the config, else completion", async () => {
     const { gw } = await startFleetGateway(
       [
@@ -389,9 +448,12 @@ describe('Ollama API over the fleet', () => {
     const b = (await r.json()) as { error: string };
     expect(b.error).toContain('mistral');
     expect(b.error).toContain('llama3');
-    r = await post(`${gw.url}/api/chat`, { model: 'llama3' });
+    r = await post(`${gw.url}/api/chat`, { model: 'llama3', messages: 'hi' });
     expect(r.status).toBe(400);
-    expect(await r.json()).toEqual({ error: 'chat request: messages: required' });
+    expect(await r.json()).toEqual({
+      error:
+        'chat request: messages: expected a list of messages such as [{"role": "user", "content": "Hi"}], got "hi"',
+    });
   });
 
   it('/api/embed (one text or several, in order) and the older /api/embeddings', async () => {
