@@ -100,6 +100,7 @@ export class OpenAICompatBackend implements Backend {
       stream: false,
     });
     delete body['stream_options'];
+    delete body['raw']; // Ollama's word for no template, which /v1/completions never applies
     const raw = await this.postJson('/v1/completions', body, opts);
     return normaliseTextCompletion(raw, this.context(req.model));
   }

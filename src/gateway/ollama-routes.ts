@@ -1,5 +1,11 @@
 import type { ModelDetails } from '../core/capabilities.ts';
-import type { ChatChunk, ChatMessage, ChatRequest, EmbeddingRequest } from '../core/openai.ts';
+import type {
+  ChatChunk,
+  ChatMessage,
+  ChatRequest,
+  CompletionRequest,
+  EmbeddingRequest,
+} from '../core/openai.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import type { Call } from './call.ts';
 import {
@@ -24,6 +30,7 @@ import {
   parseOllamaLegacyEmbed,
   parseOllamaShow,
   type OllamaChatBody,
+  type OllamaGenerateBody,
 } from './validate.ts';
 
 /** The Ollama version `/api/version` reports: recent enough that clients enable their features. */
@@ -46,8 +53,8 @@ const PASSED_OPTIONS = [
   'num_ctx',
 ] as const;
 
-/** Ollama's sampling `options` in OpenAI's words. */
-function fromOptions(o: OllamaChatBody['options'], req: ChatRequest): ChatRequest {
+/** Ollama's sampling `options` in OpenAI's words, on a chat or a completion request. */
+function fromOptions<T extends ChatRequest | CompletionRequest>(o: OllamaChatBody['options'], req: T): T {
   if (!o) return req;
   if (o.num_predict !== undefined && o.num_predict > 0) req.max_tokens = o.num_predict;
   if (o.temperature !== undefined) req.temperature = o.temperature;
@@ -255,6 +262,35 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     );
   };
 
+  // A raw prompt or one with a `suffix` (fill-in-the-middle: code completion such as Continue's
+  // autocomplete) gets no chat template in Ollama: it is a text completion (Fleet.complete), sent to
+  // Ollama's native /api/generate with `raw` and `suffix`, or to /v1/completions. Backends complete
+  // text whole, so a streamed one is the whole text on one line, then the done line.
+  const completeText = async (c: Call, b: OllamaGenerateBody) => {
+    const req: CompletionRequest = fromOptions(b.options, { prompt: b.prompt ?? '' });
+    if (b.suffix !== undefined && b.suffix !== '') req['suffix'] = b.suffix;
+    if (b.raw === true) req['raw'] = true;
+    if (b['keep_alive'] !== undefined) req['keep_alive'] = b['keep_alive'];
+    if (b.model !== undefined && b.model !== '') req.model = b.model;
+    c.model = b.model;
+    const ac = clientAbort(c);
+    const r = await g.fleet.complete(req, fleetOptions(c, ac.signal));
+    const choice = r.response.choices[0];
+    const name = b.model || r.response.model;
+    const at = now();
+    const done = doneLine(name, 'generate', at, choice?.finish_reason ?? 'stop', r);
+    const text = choice?.text ?? '';
+    if (b.stream === false) return answerJson(c, copyWith(done, { response: text }), r.worker);
+    c.stream = true;
+    c.worker = r.worker;
+    const line = (o: object) => `${JSON.stringify(o)}\n`;
+    c.send(
+      200,
+      { 'content-type': 'application/x-ndjson', 'x-fleet-worker': r.worker },
+      (text === '' ? '' : line({ model: name, created_at: at, response: text, done: false })) + line(done),
+    );
+  };
+
   const run = async (c: Call, kind: 'chat' | 'generate') => {
     const body = await readJson(c, g);
     let req: ChatRequest;
@@ -272,6 +308,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       const b = parseOllamaGenerate(body);
       if ((b.prompt === undefined || b.prompt === '') && (b.images === undefined || b.images.length === 0))
         return load(c, b, kind);
+      if (b.raw === true || (b.suffix !== undefined && b.suffix !== '')) return completeText(c, b);
       model = b.model;
       stream = b.stream !== false;
       const messages: ChatMessage[] = b.system ? [{ role: 'system', content: b.system }] : [];

@@ -95,6 +95,8 @@ const ollamaChatSchema = z.looseObject({
 const ollamaGenerateSchema = z.looseObject({
   model: z.string().optional(),
   prompt: z.string().optional(), // empty or absent, and no images: a load request
+  suffix: z.string().optional(),
+  raw: z.boolean().optional(),
   system: z.string().optional(),
   images: ollamaImages,
   format: ollamaFormat,

@@ -296,13 +296,23 @@ describe('ollama native generate and embed', () => {
         eval_count: 2,
       }),
     );
-    const c = await backend.complete({ prompt: 'Once upon a time', max_tokens: 2, stop: ['.'] });
+    const c = await backend.complete({
+      prompt: 'Once upon a time',
+      max_tokens: 2,
+      stop: ['.'],
+      suffix: ' The end.',
+      raw: true,
+      keep_alive: '30m',
+    });
     expect(server.requests[0]?.path).toBe('/api/generate');
     expect(server.requests[0]?.json()).toMatchObject({
       model: 'llama3',
       prompt: 'Once upon a time',
       stream: false,
       options: { num_predict: 2, stop: ['.'] },
+      suffix: ' The end.',
+      raw: true,
+      keep_alive: '30m',
     });
     expect(c.choices[0]).toEqual({ index: 0, text: 'there was', finish_reason: 'length' });
     expect(c.usage?.total_tokens).toBe(6);

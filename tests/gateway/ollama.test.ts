@@ -131,6 +131,75 @@ describe('Ollama API over the fleet', () => {
     expect(chat.body['done_reason']).toBe('stop');
   });
 
+  it('a raw prompt or one with a suffix (fill-in-the-middle) is a text completion, not a chat', async () => {
+    // Continue's autocomplete: FIM tokens already in the prompt, raw, streamed.
+    const fim = {
+      model: 'coder',
+      prompt: '<|fim_prefix|>def add(a, b):\n    <|fim_suffix|>\n<|fim_middle|>',
+      raw: true,
+      options: { num_predict: 32, temperature: 0.2, stop: ['<|endoftext|>'] },
+      keep_alive: '30m',
+    };
+    const { gw, upstream } = await startScriptedGateway('coder', (req, res) =>
+      json(res, 200, {
+        id: 'cmpl-1',
+        object: 'text_completion',
+        created: 1,
+        model: 'coder',
+        choices: [{ index: 0, text: 'return a + b', finish_reason: 'stop' }],
+        usage: { prompt_tokens: 12, completion_tokens: 5, total_tokens: 17 },
+      }),
+    );
+    const lines = await ollamaLines(`${gw.url}/api/generate`, fim);
+    expect(lines).toEqual([
+      { model: 'coder', created_at: expect.any(String), response: 'return a + b', done: false },
+      expect.objectContaining({ done: true, done_reason: 'stop', prompt_eval_count: 12, eval_count: 5 }),
+    ]);
+    const sent = upstream.requests.at(-1)!;
+    expect(sent.path).toBe('/v1/completions');
+    expect(sent.json()).toEqual({
+      model: 'coder',
+      prompt: fim.prompt,
+      max_tokens: 32,
+      temperature: 0.2,
+      stop: ['<|endoftext|>'],
+      keep_alive: '30m',
+      stream: false,
+    });
+    // A suffix, whole.
+    const r = await post(`${gw.url}/api/generate`, {
+      model: 'coder',
+      prompt: 'def add(a, b):',
+      suffix: 'print(add(1, 2))',
+      stream: false,
+    });
+    expect(await r.json()).toMatchObject({ model: 'coder', response: 'return a + b', done: true });
+    expect(r.headers.get('x-fleet-worker')).toBe('u');
+    expect(upstream.requests.at(-1)!.json()).toMatchObject({
+      prompt: 'def add(a, b):',
+      suffix: 'print(add(1, 2))',
+    });
+  });
+
+  it("raw and suffix reach an Ollama worker's native /api/generate", async () => {
+    const { gw, sim: s } = await startFleetGateway([sim('o', { type: 'ollama', models: ['coder'] })], {
+      mapWorker: (w) => ({ ...w, model: 'coder', api: 'native' }),
+    });
+    const r = await post(`${gw.url}/api/generate`, {
+      model: 'coder',
+      prompt: 'x = ',
+      suffix: '\n',
+      raw: true,
+      stream: false,
+    });
+    expect(r.status).toBe(200);
+    const b = (await r.json()) as { response: string; done: boolean; eval_count: number };
+    expect(b.done).toBe(true);
+    expect(b.response.length).toBeGreaterThan(0);
+    expect(b.eval_count).toBeGreaterThan(0);
+    expect(s.workers[0]!.stats().log.map((l) => l.path)).toEqual(['/api/generate']);
+  });
+
   it("/api/show gives what the workers' servers say a model can do, or the config, else completion", async () => {
     const { gw } = await startFleetGateway(
       [
