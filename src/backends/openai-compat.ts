@@ -162,6 +162,10 @@ export class OpenAICompatBackend implements Backend {
       // vLLM rejects stream_options on a non-streaming request.
       delete body['stream_options'];
     }
+    // The OpenAI SDKs' newer name for the limit; llama.cpp, Ollama, LM Studio and MLX read
+    // max_tokens (vLLM both), so a limit given only as max_completion_tokens is sent as both.
+    if (body['max_tokens'] === undefined && body['max_completion_tokens'] !== undefined)
+      body['max_tokens'] = body['max_completion_tokens'];
     return body;
   }
 

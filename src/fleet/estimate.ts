@@ -26,7 +26,7 @@ export function estimateRequest(req: AnyRequest): { promptTokens: number; maxTok
       (req as Partial<CompletionRequest>).prompt ?? (req as Partial<EmbeddingRequest>).input,
     );
   }
-  const max = req['max_tokens'];
+  const max = req['max_tokens'] ?? req['max_completion_tokens'];
   return {
     promptTokens: tokensForChars(chars),
     maxTokens: typeof max === 'number' && max > 0 ? max : undefined,

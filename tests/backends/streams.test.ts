@@ -311,6 +311,15 @@ describe('what is sent', () => {
     expect(server.requests[0]?.path).toBe('/v1/chat/completions');
   });
 
+  it('sends a limit given only as max_completion_tokens as max_tokens too (what local servers read)', async () => {
+    const { backend, server } = await setup((_req, res) => json(res, 200, { choices: [] }));
+    await backend.chat({ ...hi, max_completion_tokens: 64 });
+    await backend.chat({ ...hi, max_tokens: 8, max_completion_tokens: 64 });
+    const [only, both] = server.requests.map((r) => r.json());
+    expect(only).toMatchObject({ max_tokens: 64, max_completion_tokens: 64 });
+    expect(both).toMatchObject({ max_tokens: 8, max_completion_tokens: 64 });
+  });
+
   it('sends Authorization: Bearer only when a key is configured', async () => {
     const { backend, server } = await setup((_req, res) => json(res, 200, { choices: [] }), {
       apiKey: 'k-123',
