@@ -159,7 +159,8 @@ function doneLine(
 
 /**
  * `/api/chat`, `/api/generate`, `/api/embed(dings)`, `/api/tags`, `/api/ps`, `/api/show`,
- * `/api/version`: for clients that speak only Ollama.
+ * `/api/version`, and `/api/pull` and the model-management routes (answered, not carried out): for
+ * clients that speak only Ollama.
  */
 export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   const now = () => new Date(g.clock.wallNow()).toISOString();
@@ -238,6 +239,40 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     },
     { lookup: true }, // not an inference request: it stays out of the recent list
   );
+
+  // Models live on the workers: the fleet neither pulls nor manages them. `ollama run` pulls a model
+  // that /api/show does not know; one the fleet serves is there already (Ollama then says "success").
+  route(
+    'POST',
+    '/api/pull',
+    async (c) => {
+      const b = parseOllamaShow(await readJson(c, g));
+      const id = b.model ?? b.name ?? '';
+      if (!g.fleet.models().some((m) => m.id === id))
+        throw new HttpError(
+          404,
+          'invalid_request_error',
+          'model_not_found',
+          `model '${id}' is not served by the fleet, which does not pull models: pull it on the workers (\`ollama pull ${id}\`) and add it to their entries in the config`,
+        );
+      c.json(200, { status: 'success' });
+    },
+    { lookup: true },
+  );
+  for (const path of ['/api/push', '/api/create', '/api/copy', '/api/delete'])
+    route(
+      path === '/api/delete' ? 'DELETE' : 'POST',
+      path,
+      () => {
+        throw new HttpError(
+          501,
+          'invalid_request_error',
+          'not_supported',
+          `${path.slice(5)}: the fleet does not manage models; do it on each worker's own server`,
+        );
+      },
+      { lookup: true },
+    );
 
   // A request with nothing to answer loads the model (`keep_alive` 0: unloads it), as Ollama's
   // CLI does before a chat and its docs suggest for preloading. Each worker's server loads and

@@ -17,7 +17,7 @@ export type Handler = (c: Call) => void | Promise<void>;
  * are inference requests (recorded for the dashboard's recent list) unless `lookup` says otherwise.
  */
 export type AddRoute = (
-  method: 'GET' | 'POST',
+  method: 'GET' | 'POST' | 'DELETE',
   path: string,
   handler: Handler,
   opts?: { lookup?: true },

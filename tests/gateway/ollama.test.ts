@@ -131,6 +131,28 @@ describe('Ollama API over the fleet', () => {
     expect(chat.body['done_reason']).toBe('stop');
   });
 
+  it('pull says success for a model the fleet serves and how to get another; managing models is 501', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['llama3'] })], {
+      mapWorker: (w) => ({ ...w, model: 'llama3' }),
+    });
+    const pulled = await post(`${gw.url}/api/pull`, { model: 'llama3', stream: false });
+    expect([pulled.status, await pulled.json()]).toEqual([200, { status: 'success' }]);
+    const missing = await post(`${gw.url}/api/pull`, { name: 'qwen3' });
+    expect(missing.status).toBe(404);
+    expect(((await missing.json()) as { error: string }).error).toContain(
+      'pull it on the workers (`ollama pull qwen3`)',
+    );
+    const del = await fetch(`${gw.url}/api/delete`, {
+      method: 'DELETE',
+      body: JSON.stringify({ model: 'llama3' }),
+    });
+    expect([del.status, await del.json()]).toEqual([
+      501,
+      { error: "delete: the fleet does not manage models; do it on each worker's own server" },
+    ]);
+    expect((await post(`${gw.url}/api/create`, { model: 'x', from: 'llama3' })).status).toBe(501);
+  });
+
   it('a raw prompt or one with a suffix (fill-in-the-middle) is a text completion, not a chat', async () => {
     // Continue's autocomplete: FIM tokens already in the prompt, raw, streamed.
     const fim = {
