@@ -1,4 +1,4 @@
-import type { ModelDetails } from '../core/capabilities.ts';
+import { detailsOf, type ModelDetails } from '../core/capabilities.ts';
 import type { ModelInfo } from '../core/openai.ts';
 import type { CallOptions } from './types.ts';
 import { isRecord } from '../core/objects.ts';
@@ -65,26 +65,22 @@ export function detailsFromV1(raw: unknown, model: string): ModelDetails | undef
   const models: unknown[] = raw['models'];
   const m = models.find((x) => isRecord(x) && typeof x['key'] === 'string' && hasModel([x['key']], model));
   if (!isRecord(m)) return undefined;
-  const out: ModelDetails = {};
   const c = m['capabilities'];
+  let capabilities: string[] | undefined;
   if (typeof m['type'] === 'string' && isRecord(c)) {
-    const caps = m['type'] === 'embedding' || m['type'] === 'embeddings' ? ['embedding'] : ['completion'];
-    if (c['trained_for_tool_use'] === true) caps.push('tools');
-    if (c['vision'] === true) caps.push('vision');
-    out.capabilities = caps;
+    capabilities = m['type'] === 'embedding' || m['type'] === 'embeddings' ? ['embedding'] : ['completion'];
+    if (c['trained_for_tool_use'] === true) capabilities.push('tools');
+    if (c['vision'] === true) capabilities.push('vision');
   }
   const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
-  const family = text(m['architecture']);
-  if (family !== undefined) out.family = family;
-  const size = text(m['params_string']);
-  if (size !== undefined) out.parameterSize = size;
-  const quant = isRecord(m['quantization']) ? text(m['quantization']['name']) : undefined;
-  if (quant !== undefined) out.quantization = quant;
-  const format = text(m['format']);
-  if (format !== undefined) out.format = format;
-  const ctx = num(m['max_context_length']);
-  if (ctx !== undefined) out.contextLength = ctx;
-  return out;
+  return detailsOf({
+    capabilities,
+    family: text(m['architecture']),
+    parameterSize: text(m['params_string']),
+    quantization: isRecord(m['quantization']) ? text(m['quantization']['name']) : undefined,
+    format: text(m['format']),
+    contextLength: num(m['max_context_length']),
+  });
 }
 
 /**

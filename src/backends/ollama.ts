@@ -17,7 +17,7 @@ import {
   toNativeChat,
   toNativeGenerate,
 } from './ollama-native.ts';
-import type { ModelDetails } from '../core/capabilities.ts';
+import { detailsOf, type ModelDetails } from '../core/capabilities.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, type ProbeInfo, type Prober } from './probe.ts';
 import type { CallOptions } from './types.ts';
@@ -33,32 +33,28 @@ const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== 
  */
 export function detailsFromShow(raw: unknown): ModelDetails | undefined {
   if (!isRecord(raw)) return undefined;
-  const out: ModelDetails = {};
   const caps = raw['capabilities'];
-  if (Array.isArray(caps)) out.capabilities = caps.filter((c): c is string => typeof c === 'string');
   const d = isRecord(raw['details']) ? raw['details'] : {};
-  const family = str(d['family']);
-  if (family !== undefined) out.family = family;
-  const size = str(d['parameter_size']);
-  if (size !== undefined) out.parameterSize = size;
-  const quant = str(d['quantization_level']);
-  if (quant !== undefined) out.quantization = quant;
-  const format = str(d['format']);
-  if (format !== undefined) out.format = format;
-  const template = str(raw['template']);
-  if (template !== undefined) out.template = template;
-  const parameters = str(raw['parameters']);
-  if (parameters !== undefined) out.parameters = parameters;
+  let modelInfo: Record<string, unknown> | undefined;
+  let contextLength: number | undefined;
   if (isRecord(raw['model_info'])) {
-    const info: Record<string, unknown> = {};
+    modelInfo = {};
     for (const [k, v] of Object.entries(raw['model_info']))
-      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') info[k] = v;
-    out.modelInfo = info;
-    const arch = info['general.architecture'];
-    const ctx = typeof arch === 'string' ? num(info[`${arch}.context_length`]) : undefined;
-    if (ctx !== undefined) out.contextLength = ctx;
+      if (typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean') modelInfo[k] = v;
+    const arch = modelInfo['general.architecture'];
+    if (typeof arch === 'string') contextLength = num(modelInfo[`${arch}.context_length`]);
   }
-  return out;
+  return detailsOf({
+    capabilities: Array.isArray(caps) ? caps.filter((c): c is string => typeof c === 'string') : undefined,
+    family: str(d['family']),
+    parameterSize: str(d['parameter_size']),
+    quantization: str(d['quantization_level']),
+    format: str(d['format']),
+    contextLength,
+    template: str(raw['template']),
+    parameters: str(raw['parameters']),
+    modelInfo,
+  });
 }
 
 interface OllamaModel {

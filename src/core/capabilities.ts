@@ -26,3 +26,10 @@ export interface ModelDetails {
   parameters?: string;
   modelInfo?: Record<string, unknown>;
 }
+
+/** ModelDetails from what a server gave, leaving out what it did not (undefined). */
+export function detailsOf(given: { [K in keyof ModelDetails]?: ModelDetails[K] | undefined }): ModelDetails {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(given)) if (v !== undefined) out[k] = v;
+  return out;
+}

@@ -207,6 +207,12 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         })),
     });
   });
+  /** The model an `/api/show` or `/api/pull` body names (`model`, or `name` in older clients), and the fleet's entry for it. */
+  const namedModel = async (c: Call) => {
+    const b = parseOllamaShow(await readJson(c, g));
+    const id = b.model ?? b.name ?? '';
+    return { id, m: g.fleet.models().find((x) => x.id === id) };
+  };
   // Clients read a model's details before using it (Continue, Open WebUI, ollama-js's show()), and
   // its capabilities before offering tools, images or thinking (Ollama's apps, Zed, VS Code,
   // AnythingLLM): what the workers serving it say (Fleet.describeModel), else "completion".
@@ -214,9 +220,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     'POST',
     '/api/show',
     async (c) => {
-      const b = parseOllamaShow(await readJson(c, g));
-      const id = b.model ?? b.name ?? '';
-      const m = g.fleet.models().find((x) => x.id === id);
+      const { id, m } = await namedModel(c);
       if (m === undefined)
         throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
       const d = (await g.fleet.describeModel(id)) ?? {};
@@ -246,9 +250,8 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     'POST',
     '/api/pull',
     async (c) => {
-      const b = parseOllamaShow(await readJson(c, g));
-      const id = b.model ?? b.name ?? '';
-      if (!g.fleet.models().some((m) => m.id === id))
+      const { id, m } = await namedModel(c);
+      if (m === undefined)
         throw new HttpError(
           404,
           'invalid_request_error',
