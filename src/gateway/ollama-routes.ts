@@ -386,6 +386,9 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const ac = clientAbort(c);
     const req: EmbeddingRequest = { input: b.input };
     if (b.model !== undefined && b.model !== '') req.model = b.model;
+    // `dimensions` is OpenAI's word too; Ollama's native backend sends the rest back as they came.
+    for (const k of ['dimensions', 'truncate', 'keep_alive', 'options'] as const)
+      if (b[k] !== undefined) req[k] = b[k];
     const r = await g.fleet.embed(req, fleetOptions(c, ac.signal));
     const data = [...r.response.data].sort((x, y) => x.index - y.index);
     const out = {

@@ -23,6 +23,8 @@ export interface Call {
   inputs: string[];
   /** Embeddings as base64 float32 bytes (`encoding_format: "base64"`), not numbers. */
   base64: boolean;
+  /** Embedding length asked for (`dimensions`, OpenAI's and Ollama's word); undefined: the model's own. */
+  dimensions: number | undefined;
   /** Ollama: `truncate: false` asks for an error instead of silent truncation. */
   truncate: boolean;
   /** The function the simulated model calls instead of answering in text (see toolCallOf). */
@@ -92,6 +94,7 @@ function base(kind: CallKind, b: Body, promptText: string): Call {
     includeUsage: false,
     inputs: [],
     base64: false,
+    dimensions: undefined,
     truncate: true,
     tool: undefined,
     json: undefined,
@@ -241,6 +244,12 @@ export function parseEmbedding(body: unknown): Call {
   if (encoding !== undefined && encoding !== null && encoding !== 'float' && encoding !== 'base64')
     throw new BadRequest('\'encoding_format\' must be "float" or "base64"');
   call.base64 = encoding === 'base64';
+  const dims = b['dimensions'];
+  if (dims !== undefined && dims !== null) {
+    if (!Number.isSafeInteger(dims) || (dims as number) < 1)
+      throw new BadRequest("'dimensions' must be an integer of 1 or more");
+    call.dimensions = dims as number;
+  }
   call.truncate = b['truncate'] !== false;
   return call;
 }

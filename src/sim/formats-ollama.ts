@@ -121,7 +121,7 @@ export function ollamaEmbedFormat(): WireFormat {
     body(r) {
       return JSON.stringify({
         model: r.model,
-        embeddings: r.inputs.map((t) => embedText(t)),
+        embeddings: r.inputs.map((t) => embedText(t, r.dimensions)),
         total_duration: msToNs(r.doneAt - r.arrivedAt),
         load_duration: 0,
         prompt_eval_count: r.promptTokens,

@@ -164,7 +164,7 @@ export function embeddingFormat(): WireFormat {
       return JSON.stringify({
         object: 'list',
         data: r.inputs.map((text, index) => {
-          const embedding = embedText(text);
+          const embedding = embedText(text, r.dimensions);
           return { object: 'embedding', index, embedding: r.base64 ? floatsToBase64(embedding) : embedding };
         }),
         model: r.model,

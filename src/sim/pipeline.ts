@@ -176,6 +176,7 @@ export function serveInference(
       includeUsage: call.includeUsage,
       inputs: call.inputs,
       base64: call.base64,
+      dimensions: call.dimensions,
       arrivedAt: now,
       startedAt: now,
       prefillEndAt: now,

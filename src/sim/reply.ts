@@ -21,6 +21,8 @@ export interface Reply {
   inputs: string[];
   /** Embeddings as base64 float32 bytes, as OpenAI-compatible servers send them when asked. */
   base64: boolean;
+  /** Embedding length asked for; undefined: the model's own. */
+  dimensions: number | undefined;
   /** Real ms (engine clock): arrival, slot, end of prefill, last token. */
   arrivedAt: number;
   startedAt: number;

@@ -567,10 +567,48 @@ describe('Ollama API over the fleet', () => {
     expect(r.status).toBe(200);
     expect(((await r.json()) as { embedding: number[] }).embedding).toEqual(b.embeddings[0]);
 
+    // `dimensions` reaches the worker (OpenAI's word as well as Ollama's).
+    r = await post(`${gw.url}/api/embed`, { model: 'nomic', input: 'first text', dimensions: 8 });
+    expect(((await r.json()) as { embeddings: number[][] }).embeddings[0]).toHaveLength(8);
+
     r = await post(`${gw.url}/api/embed`, { model: 'nomic' });
     expect(r.status).toBe(400);
     expect(await r.json()).toEqual({ error: 'embed request: input: required' });
     const recent = gw.fleet.stats().workers[0]!.completed;
-    expect(recent).toBe(3);
+    expect(recent).toBe(4);
+  });
+
+  it("/api/embed passes truncate, keep_alive and options on, and an Ollama worker's native API gets them", async () => {
+    const { gw, upstream } = await startScriptedGateway('nomic', (_req, res) =>
+      json(res, 200, {
+        object: 'list',
+        model: 'nomic',
+        data: [{ object: 'embedding', index: 0, embedding: [0.6, 0.8] }],
+        usage: { prompt_tokens: 2, total_tokens: 2 },
+      }),
+    );
+    const body = {
+      model: 'nomic',
+      input: 'x',
+      truncate: false,
+      keep_alive: '1h',
+      options: { num_ctx: 512 },
+      dimensions: 2,
+    };
+    const r = await post(`${gw.url}/api/embed`, body);
+    expect(((await r.json()) as { embeddings: number[][] }).embeddings).toEqual([[0.6, 0.8]]);
+    expect(upstream.requests.at(-1)!.json()).toEqual({ ...body, input: 'x' });
+    const { gw: gw2, sim: s } = await startFleetGateway([sim('o', { type: 'ollama', models: ['nomic'] })], {
+      mapWorker: (w) => ({ ...w, model: 'nomic', api: 'native' }),
+    });
+    const n = await post(`${gw2.url}/api/embed`, {
+      model: 'nomic',
+      input: ['a', 'b'],
+      dimensions: 4,
+      truncate: true,
+    });
+    const e = (await n.json()) as { embeddings: number[][] };
+    expect(e.embeddings.map((v) => v.length)).toEqual([4, 4]);
+    expect(s.workers[0]!.stats().log.map((l) => l.path)).toEqual(['/api/embed']);
   });
 });

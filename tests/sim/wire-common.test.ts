@@ -109,6 +109,14 @@ describe.each(SIM_TYPES)('sim %s: OpenAI-compatible routes', (type) => {
     const bad = await http(`${w.url}/v1/embeddings`, { body: { input: 'alpha', encoding_format: 'hex' } });
     expect(bad.status).toBe(400);
     expect(bad.text).toContain('encoding_format');
+    // dimensions: a vector of that length, still of unit length.
+    const r4 = await http(`${w.url}/v1/embeddings`, { body: { input: 'alpha', dimensions: 16 } });
+    const short = r4.json().data[0].embedding as number[];
+    expect(short).toHaveLength(16);
+    expect(Math.hypot(...short)).toBeCloseTo(1, 3);
+    const badDims = await http(`${w.url}/v1/embeddings`, { body: { input: 'alpha', dimensions: 0 } });
+    expect(badDims.status).toBe(400);
+    expect(badDims.text).toContain('dimensions');
   });
 
   it('generates the same text for the same seed and request order', async () => {
