@@ -308,7 +308,8 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     const req: CompletionRequest = fromOptions(b.options, { prompt: b.prompt ?? '' });
     if (b.suffix !== undefined && b.suffix !== '') req['suffix'] = b.suffix;
     if (b.raw === true) req['raw'] = true;
-    if (b['keep_alive'] !== undefined) req['keep_alive'] = b['keep_alive'];
+    // Ollama's own fields, for its native API (OpenAI-compatible servers ignore them).
+    for (const k of ['system', 'template', 'keep_alive'] as const) if (b[k] !== undefined) req[k] = b[k];
     if (b.model !== undefined && b.model !== '') req.model = b.model;
     c.model = b.model;
     const ac = clientAbort(c);

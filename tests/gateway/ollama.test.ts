@@ -193,6 +193,7 @@ describe('Ollama API over the fleet', () => {
       model: 'coder',
       prompt: 'def add(a, b):',
       suffix: 'print(add(1, 2))',
+      system: 'You write Python.',
       stream: false,
     });
     expect(await r.json()).toMatchObject({ model: 'coder', response: 'return a + b', done: true });
@@ -200,6 +201,7 @@ describe('Ollama API over the fleet', () => {
     expect(upstream.requests.at(-1)!.json()).toMatchObject({
       prompt: 'def add(a, b):',
       suffix: 'print(add(1, 2))',
+      system: 'You write Python.',
     });
   });
 
