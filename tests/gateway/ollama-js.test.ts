@@ -4,7 +4,7 @@
  */
 import { Ollama } from 'ollama';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeAll, sim, startFleetGateway } from './helpers.ts';
+import { closeAll, sim, startFleetGateway, until } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -127,6 +127,38 @@ describe('the official ollama JS client against the gateway', () => {
     expect(e.embeddings.map((v) => v.length)).toEqual([32, 32]);
     const one = await client.embeddings({ model: 'llama3', prompt: 'first' });
     expect(one.embedding.length).toBeGreaterThan(0);
+  });
+
+  it('abort() on a stream ends it and frees the worker (the gateway cancels upstream)', async () => {
+    const { gw, sim: s } = await startFleetGateway(
+      [
+        sim('slow', {
+          type: 'ollama',
+          models: ['llama3'],
+          decodeTps: 20,
+          outputTokens: 200,
+          streamTickMs: 10,
+          timeScale: 1,
+        }),
+      ],
+      { mapWorker: (w) => ({ ...w, model: 'llama3', api: 'native' }) },
+    );
+    const client = new Ollama({ host: gw.url });
+    const stream = await client.chat({
+      model: 'llama3',
+      messages: [{ role: 'user', content: 'Hi' }],
+      stream: true,
+    });
+    const seen: string[] = [];
+    const done = (async () => {
+      for await (const part of stream) seen.push(part.message.content);
+    })();
+    await until(() => seen.length > 0);
+    expect(s.workers[0]!.stats().inFlight).toBe(1);
+    stream.abort();
+    await expect(done).rejects.toThrow(/abort/i);
+    await until(() => s.workers[0]!.stats().inFlight === 0);
+    expect(seen.length).toBeLessThan(200);
   });
 
   it("errors are the client's ResponseError with the gateway's message and status", async () => {
