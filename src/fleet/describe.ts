@@ -50,11 +50,7 @@ export class ModelDescriber {
       // Each detail from the first worker that has it (the fields are never set to undefined).
       if (a !== undefined) out = Object.assign({}, a, out);
     });
-    if (caps === undefined) {
-      if (out !== undefined) delete out.capabilities;
-      return out;
-    }
-    return Object.assign(out ?? {}, { capabilities: caps });
+    return caps === undefined ? out : Object.assign(out ?? {}, { capabilities: caps });
   }
 
   #ask(w: WorkerRuntime, model: string): Promise<ModelDetails | undefined> {
