@@ -59,6 +59,9 @@ export function normaliseUsage(raw: unknown): Usage | undefined {
   const details = raw['prompt_tokens_details'];
   const cached = isRecord(details) ? num(details['cached_tokens']) : undefined;
   if (cached !== undefined) usage.prompt_tokens_details = { cached_tokens: cached };
+  const out = raw['completion_tokens_details'];
+  const reasoning = isRecord(out) ? num(out['reasoning_tokens']) : undefined;
+  if (reasoning !== undefined) usage.completion_tokens_details = { reasoning_tokens: reasoning };
   return usage;
 }
 

@@ -36,6 +36,8 @@ export interface Usage {
   completion_tokens: number;
   total_tokens: number;
   prompt_tokens_details?: { cached_tokens?: number };
+  /** Of the completion tokens, those spent thinking, when the server says (vLLM, OpenAI-style servers). */
+  completion_tokens_details?: { reasoning_tokens?: number };
 }
 
 export interface ChatCompletion {

@@ -291,12 +291,14 @@ interface Tokens {
   input: number;
   output: number;
   cached?: number | undefined;
+  reasoning?: number | undefined;
 }
 
 const tokensOf = (u: Usage): Tokens => ({
   input: u.prompt_tokens,
   output: u.completion_tokens,
   cached: u.prompt_tokens_details?.cached_tokens,
+  reasoning: u.completion_tokens_details?.reasoning_tokens,
 });
 
 /** A finished response's status: incomplete when the output limit cut it short. */
@@ -340,7 +342,7 @@ function responseObject(
             input_tokens: tokens.input,
             input_tokens_details: { cached_tokens: tokens.cached ?? 0 },
             output_tokens: tokens.output,
-            output_tokens_details: { reasoning_tokens: 0 },
+            output_tokens_details: { reasoning_tokens: tokens.reasoning ?? 0 },
             total_tokens: tokens.input + tokens.output,
           },
     metadata: {},

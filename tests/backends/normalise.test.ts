@@ -63,12 +63,14 @@ describe('usage', () => {
         completion_tokens: 4,
         total_tokens: 9,
         prompt_tokens_details: { cached_tokens: 2 },
+        completion_tokens_details: { reasoning_tokens: 3, audio_tokens: 0 },
       }),
     ).toEqual({
       prompt_tokens: 3,
       completion_tokens: 4,
       total_tokens: 9,
       prompt_tokens_details: { cached_tokens: 2 },
+      completion_tokens_details: { reasoning_tokens: 3 },
     });
     expect(normaliseUsage(null)).toBeUndefined();
     expect(normaliseUsage({})).toBeUndefined();

@@ -3,7 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ChatChunk } from '../../src/core/openai.ts';
 import { parseSse } from '../../src/core/sse.ts';
 import { parseResponses, responsesFormat, toResponse } from '../../src/gateway/responses.ts';
-import { closeAll, post, sim, startFleetGateway } from './helpers.ts';
+import { json } from '../backends/helpers.ts';
+import { closeAll, post, sim, startFleetGateway, startScriptedGateway } from './helpers.ts';
 
 afterEach(closeAll);
 
@@ -124,6 +125,32 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(types.lastIndexOf('response.reasoning_text.delta')).toBeLessThan(firstText);
     expect(types.slice(0, firstText).filter((t) => t === 'response.output_item.done')).toHaveLength(1);
     expect(types.filter((t) => t === 'response.output_item.added')).toHaveLength(2);
+  });
+
+  it("the worker's count of reasoning tokens reaches usage.output_tokens_details", async () => {
+    const { gw } = await startScriptedGateway('m', (_req, res) =>
+      json(res, 200, {
+        id: 'c1',
+        object: 'chat.completion',
+        created: 1,
+        model: 'm',
+        choices: [{ index: 0, message: { role: 'assistant', content: 'Four.' }, finish_reason: 'stop' }],
+        usage: {
+          prompt_tokens: 9,
+          completion_tokens: 30,
+          total_tokens: 39,
+          completion_tokens_details: { reasoning_tokens: 28 },
+        },
+      }),
+    );
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const r = await client.responses.create({ model: 'm', input: '2 + 2?' });
+    expect(r.usage).toMatchObject({ output_tokens: 30, output_tokens_details: { reasoning_tokens: 28 } });
+    const chat = await client.chat.completions.create({
+      model: 'm',
+      messages: [{ role: 'user', content: 'x' }],
+    });
+    expect(chat.usage?.completion_tokens_details?.reasoning_tokens).toBe(28);
   });
 
   it('an upstream failure mid-stream: response.failed with the error and the text so far', async () => {
