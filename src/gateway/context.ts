@@ -11,6 +11,7 @@ import { badRequest } from './errors.ts';
 import type { LiveFeed } from './live.ts';
 import type { GatewayMetrics } from './metrics.ts';
 import type { RecentRequests } from './recent.ts';
+import type { ResponseItems } from './response-items.ts';
 import { streamResponse, type StreamFormat, type StreamOutcome } from './stream-out.ts';
 
 /** A worker state that takes requests. */
@@ -24,6 +25,8 @@ export interface Gateway {
   keys: KeyChecker;
   cors: Cors;
   recent: RecentRequests;
+  /** Output items of recent Responses API answers, for `item_reference` inputs. */
+  responseItems: ResponseItems;
   live: LiveFeed;
   metrics: GatewayMetrics;
   keepAliveMs: number;

@@ -104,17 +104,21 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
 
   // The Responses API, over chat completions (src/gateway/responses.ts).
   route('POST', '/v1/responses', async (c) => {
-    const { chat, stream, echo } = parseResponses(await readJson(c, g));
+    const { chat, stream, echo } = parseResponses(await readJson(c, g), g.responseItems);
     c.model = chat.model;
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, chat.messages);
+    // The output items are kept, so that a later request may name them (item_reference).
+    const remember = (items: readonly Record<string, unknown>[]) => g.responseItems.remember(items);
     if (stream) {
       const nowSec = () => Math.floor(g.clock.wallNow() / 1000);
-      const format = responsesFormat(echo, { model: chat.model ?? '', nowSec });
+      const format = responsesFormat(echo, { model: chat.model ?? '', nowSec }, remember);
       return answerStream(c, g, g.fleet.chatStream(chat, opts), ac, format);
     }
     const r = await g.fleet.chat(chat, opts);
-    answerJson(c, toResponse(r.response, echo), r.worker);
+    const response = toResponse(r.response, echo);
+    remember(response['output'] as Record<string, unknown>[]);
+    answerJson(c, response, r.worker);
   });
 
   route('POST', '/v1/embeddings', async (c) => {

@@ -19,7 +19,8 @@ import type { StreamFormat } from './stream-out.ts';
  * formats and function tools map onto a chat request; function calls and their outputs in `input`
  * become the assistant's `tool_calls` and `tool` messages. The answer comes back as a message item
  * (after a reasoning item when the model's server sends reasoning text) and a `function_call` item
- * per call the model made. The gateway keeps no responses, so `previous_response_id` is refused;
+ * per call the model made. The gateway keeps no responses, so `previous_response_id` is refused,
+ * but it keeps recent output items (ResponseItems), which `item_reference` inputs may name;
  * built-in tools (web search, files, ...) and other item types get a 400 that names them.
  * Reasoning items in `input` are skipped: chat completions have no field to carry them back.
  */
@@ -77,8 +78,27 @@ function toolResult(item: Json, at: string): ChatMessage {
   return { role: 'tool', tool_call_id: item['call_id'], content: text };
 }
 
-/** The chat messages of `input` (a string, or a list of items) after `instructions`. */
-function messages(body: Json): ChatMessage[] {
+/** Earlier output items by id (ResponseItems), for `item_reference` inputs. */
+export interface ItemLookup {
+  get(id: string): Json | undefined;
+}
+
+/** The item an `item_reference` input names, or a 400 saying how to send it instead. */
+function referenced(ref: Json, at: string, items: ItemLookup | undefined): Json {
+  const id = ref['id'];
+  const found = typeof id === 'string' ? items?.get(id) : undefined;
+  if (found !== undefined) return found;
+  throw badRequest(
+    `responses request: ${at}: item_reference ${JSON.stringify(id)} is not an item the gateway gave out in the last hour (it keeps recent output items in memory, not whole responses); send the item itself (the Vercel AI SDK does with providerOptions: { openai: { store: false } })`,
+    `${at}.id`,
+  );
+}
+
+/**
+ * The chat messages of `input` (a string, or a list of items) after `instructions`; an
+ * `item_reference` stands for the earlier output item it names.
+ */
+function messages(body: Json, items: ItemLookup | undefined): ChatMessage[] {
   const out: ChatMessage[] = [];
   const instructions = body['instructions'];
   if (instructions !== undefined && instructions !== null) {
@@ -89,9 +109,10 @@ function messages(body: Json): ChatMessage[] {
   const input = body['input'];
   if (typeof input === 'string') out.push({ role: 'user', content: input });
   else if (Array.isArray(input)) {
-    input.forEach((item: unknown, i) => {
+    input.forEach((given: unknown, i) => {
       const at = `input[${i}]`;
-      if (!isRecord(item)) throw badRequest(`responses request: ${at}: expected a message object`, at);
+      if (!isRecord(given)) throw badRequest(`responses request: ${at}: expected a message object`, at);
+      const item = given['type'] === 'item_reference' ? referenced(given, at, items) : given;
       const type = item['type'] ?? 'message';
       if (type === 'function_call') {
         // The calls of one model turn follow its message, if it wrote one: they join it.
@@ -108,7 +129,7 @@ function messages(body: Json): ChatMessage[] {
       if (type === 'reasoning') return;
       if (type !== 'message')
         throw badRequest(
-          `responses request: ${at}.type: ${JSON.stringify(type)} items are not supported by the gateway (message, function_call, function_call_output and reasoning are)`,
+          `responses request: ${at}.type: ${JSON.stringify(type)} items are not supported by the gateway (message, function_call, function_call_output, reasoning and item_reference are)`,
           `${at}.type`,
         );
       const role = item['role'];
@@ -226,7 +247,7 @@ export interface ResponsesCall {
 }
 
 /** Checks a `/v1/responses` body and turns it into a chat request; a 400 names what is wrong. */
-export function parseResponses(body: unknown): ResponsesCall {
+export function parseResponses(body: unknown, items?: ItemLookup): ResponsesCall {
   if (!isRecord(body)) throw badRequest('responses request: the body must be a JSON object');
   if (body['model'] !== undefined && typeof body['model'] !== 'string')
     throw badRequest('responses request: model: expected a string', 'model');
@@ -245,7 +266,7 @@ export function parseResponses(body: unknown): ResponsesCall {
   );
   const temperature = optNumber(body, 'temperature', (n) => n >= 0, 'a number >= 0');
   const topP = optNumber(body, 'top_p', (n) => n >= 0 && n <= 1, 'a number from 0 to 1');
-  const chat: ChatRequest = { messages: messages(body) };
+  const chat: ChatRequest = { messages: messages(body, items) };
   if (typeof body['model'] === 'string') chat.model = body['model'];
   if (maxOut !== undefined) chat.max_tokens = maxOut;
   if (temperature !== undefined) chat.temperature = temperature;
@@ -429,6 +450,8 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
 export function responsesFormat(
   echo: ResponsesCall['echo'],
   fallback: { model: string; nowSec: () => number },
+  /** Called with the output items of a completed response (ResponseItems.remember). */
+  completed?: (items: readonly Json[]) => void,
 ): StreamFormat {
   let seq = 0;
   let started: { id: string; createdAt: number; model: string } | undefined;
@@ -562,6 +585,7 @@ export function responsesFormat(
           ? { input: meta.promptTokens ?? 0, output: meta.outputTokens ?? 0 }
           : undefined);
       const status = finishedStatus(finish);
+      completed?.(done);
       return (
         out +
         event('response.completed', {

@@ -12,6 +12,7 @@ import { HttpError } from './errors.ts';
 import { LiveFeed } from './live.ts';
 import { GatewayMetrics } from './metrics.ts';
 import { RecentRequests } from './recent.ts';
+import { ResponseItems } from './response-items.ts';
 import { createGatewayHandler } from './router.ts';
 
 type ConfigLike = Pick<FleetConfig, 'workers' | 'settings' | 'gateway'>;
@@ -124,6 +125,7 @@ export async function startGateway(o: GatewayOptions): Promise<RunningGateway> {
     keys,
     cors,
     recent,
+    responseItems: new ResponseItems(clock),
     live: new LiveFeed(fleet, recent, clock, o.eventsIntervalMs ?? 1000),
     metrics: new GatewayMetrics(fleet),
     keepAliveMs: o.keepAliveMs ?? 15_000,

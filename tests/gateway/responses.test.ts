@@ -196,16 +196,25 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     const unknown = await client.responses.create({ model: 'gpt-5', input: 'Hi' }).catch((e: unknown) => e);
     expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
     expect((unknown as Error).message).toContain('llama3');
-    // Without the SDK: a missing input, and an item type the gateway does not take.
+    // Without the SDK: a missing input, an item type the gateway does not take, and a reference
+    // to an item it never gave out (with what to do instead).
     let r = await post(`${gw.url}/v1/responses`, { model: 'llama3' });
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ error: { param: 'input', code: 'invalid_body' } });
     r = await post(`${gw.url}/v1/responses`, {
       model: 'llama3',
-      input: [{ type: 'item_reference', id: 'msg_1' }],
+      input: [{ type: 'file_search_call', id: 'fs_1' }],
     });
     expect(r.status).toBe(400);
     expect(await r.json()).toMatchObject({ error: { param: 'input[0].type' } });
+    r = await post(`${gw.url}/v1/responses`, {
+      model: 'llama3',
+      input: [{ type: 'item_reference', id: 'msg_1' }],
+    });
+    expect(r.status).toBe(400);
+    const ref = (await r.json()) as { error: { param: string; message: string } };
+    expect(ref.error.param).toBe('input[0].id');
+    expect(ref.error.message).toContain('store: false');
   });
 
   const weather = {

@@ -1,0 +1,75 @@
+import type { Clock } from '../core/clock.ts';
+
+type Json = Record<string, unknown>;
+
+/** How many items, how many bytes of them, and for how long the gateway keeps them. */
+export interface ResponseItemLimits {
+  maxItems: number;
+  maxBytes: number;
+  ttlMs: number;
+}
+
+export const RESPONSE_ITEM_LIMITS: ResponseItemLimits = {
+  maxItems: 10_000,
+  maxBytes: 32 * 1024 * 1024,
+  ttlMs: 60 * 60_000,
+};
+
+/**
+ * The output items of recent `/v1/responses` answers (messages, function calls, reasoning), by id,
+ * so that a later request can refer to one with `{"type": "item_reference", "id": ...}` instead of
+ * sending it again: the Vercel AI SDK's OpenAI provider does so for every earlier assistant turn
+ * unless told `store: false`. Only items are kept, not responses (`previous_response_id` stays a
+ * 400), in memory, oldest dropped first: at most `maxItems`, `maxBytes` of JSON, `ttlMs` old.
+ */
+export class ResponseItems {
+  readonly #clock: Clock;
+  readonly #limits: ResponseItemLimits;
+  /** In insertion order: the oldest first. */
+  readonly #items = new Map<string, { item: Json; at: number; bytes: number }>();
+  #bytes = 0;
+
+  constructor(clock: Clock, limits: ResponseItemLimits = RESPONSE_ITEM_LIMITS) {
+    this.#clock = clock;
+    this.#limits = limits;
+  }
+
+  get size(): number {
+    return this.#items.size;
+  }
+
+  remember(items: readonly Json[]): void {
+    const now = this.#clock.now();
+    for (const item of items) {
+      const id = item['id'];
+      if (typeof id !== 'string') continue;
+      this.#drop(id);
+      const bytes = JSON.stringify(item).length;
+      this.#items.set(id, { item, at: now, bytes });
+      this.#bytes += bytes;
+    }
+    const { maxItems, maxBytes, ttlMs } = this.#limits;
+    for (const [id, e] of this.#items) {
+      if (this.#items.size <= maxItems && this.#bytes <= maxBytes && now - e.at <= ttlMs) break;
+      this.#drop(id);
+    }
+  }
+
+  /** The item, or undefined when it was never given out, was dropped, or is too old. */
+  get(id: string): Json | undefined {
+    const e = this.#items.get(id);
+    if (e === undefined) return undefined;
+    if (this.#clock.now() - e.at > this.#limits.ttlMs) {
+      this.#drop(id);
+      return undefined;
+    }
+    return e.item;
+  }
+
+  #drop(id: string): void {
+    const e = this.#items.get(id);
+    if (e === undefined) return;
+    this.#bytes -= e.bytes;
+    this.#items.delete(id);
+  }
+}
