@@ -102,6 +102,18 @@ describe('the Vercel AI SDK against the gateway', () => {
     }
   });
 
+  it('completion: generateText and streamText over /v1/completions', async () => {
+    const openai = await provider();
+    const r = await generateText({ model: openai.completion('m'), prompt: 'Once upon a time' });
+    expect(r.text.trim().split(' ')).toHaveLength(6);
+    expect(r.usage.outputTokens).toBe(6);
+    const s = streamText({ model: openai.completion('m'), prompt: 'Once upon a time' });
+    let text = '';
+    for await (const delta of s.textStream) text += delta;
+    expect((await s.usage).outputTokens).toBe(6);
+    expect(text.trim().split(' ')).toHaveLength(6);
+  });
+
   it('embedMany, in order', async () => {
     const openai = await provider();
     const { embeddings } = await embedMany({
