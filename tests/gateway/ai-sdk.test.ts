@@ -137,4 +137,18 @@ describe('the Vercel AI SDK against the gateway', () => {
     expect(text.trim().split(' ')).toHaveLength(5);
     expect((await s.usage).outputTokens).toBe(5);
   });
+
+  it("the OpenAI-compatible provider reads a thinking model's reasoning, whole and streamed", async () => {
+    const { gw } = await startFleetGateway(
+      [sim('a', { type: 'llama_cpp', models: ['m'], outputTokens: 10, reasoningTokens: 4 })],
+      { mapWorker: (w) => ({ ...w, model: 'm' }) },
+    );
+    const fleet = createOpenAICompatible({ name: 'fleet', baseURL: `${gw.url}/v1` });
+    const r = await generateText({ model: fleet('m'), prompt: 'Think first' });
+    expect(r.reasoningText?.trim().split(' ')).toHaveLength(4);
+    expect(r.text.trim().split(' ')).toHaveLength(6);
+    const s = streamText({ model: fleet('m'), prompt: 'Think first' });
+    await s.consumeStream();
+    expect((await s.reasoningText)?.trim().split(' ')).toHaveLength(4);
+  });
 });
