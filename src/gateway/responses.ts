@@ -18,7 +18,8 @@ import type { StreamFormat } from './stream-out.ts';
  * Input messages (text and image parts), instructions, sampling, output length, JSON output
  * formats and function tools map onto a chat request; function calls and their outputs in `input`
  * become the assistant's `tool_calls` and `tool` messages. The answer comes back as a message item
- * (after a reasoning item when the model's server sends reasoning text) and a `function_call` item
+ * (after a reasoning item when the model's server sends reasoning text: `reasoning_text` content,
+ * or a summary when the client asks for summaries) and a `function_call` item
  * per call the model made. The gateway keeps no responses, so `previous_response_id` is refused,
  * but it keeps recent output items (ResponseItems), which `item_reference` inputs may name;
  * built-in tools (web search, files, ...) and other item types get a 400 that names them.
@@ -206,6 +207,21 @@ function chatToolChoice(raw: unknown): unknown {
   );
 }
 
+/**
+ * `reasoning.summary` ("auto", "concise", "detailed"): the client reads reasoning from summaries
+ * (the Vercel AI SDK's `reasoningSummary`), so the reasoning text goes there instead.
+ */
+function reasoningSummary(raw: unknown): string | undefined {
+  const summary = isRecord(raw) ? raw['summary'] : undefined;
+  if (summary === undefined || summary === null) return undefined;
+  if (typeof summary !== 'string')
+    throw badRequest(
+      'responses request: reasoning.summary: expected "auto", "concise" or "detailed"',
+      'reasoning.summary',
+    );
+  return summary;
+}
+
 /** `reasoning.effort` (chat's `reasoning_effort`, which reasoning models' servers read). */
 function reasoningEffort(raw: unknown): string | undefined {
   if (raw === undefined || raw === null) return undefined;
@@ -241,8 +257,8 @@ export interface ResponsesCall {
     tools: unknown[];
     tool_choice: unknown;
     parallel_tool_calls: boolean;
-    /** The reasoning effort asked for, if any. */
-    reasoning: { effort: string | null; summary: null };
+    /** The reasoning effort and summary asked for, if any. */
+    reasoning: { effort: string | null; summary: string | null };
   };
 }
 
@@ -303,7 +319,7 @@ export function parseResponses(body: unknown, items?: ItemLookup): ResponsesCall
       tools: tools.length > 0 ? (body['tools'] as unknown[]) : [],
       tool_choice: body['tool_choice'] ?? 'auto',
       parallel_tool_calls: typeof parallel === 'boolean' ? parallel : true,
-      reasoning: { effort: effort ?? null, summary: null },
+      reasoning: { effort: effort ?? null, summary: reasoningSummary(body['reasoning']) ?? null },
     },
   };
 }
@@ -374,17 +390,25 @@ function responseObject(
 type Kind = 'message' | 'reasoning';
 type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-/** The one content part of an item, holding `text`. */
-const part = (kind: Kind, text: string): Json =>
-  kind === 'message' ? { type: 'output_text', text, annotations: [] } : { type: 'reasoning_text', text };
+/**
+ * The one part of an item that holds `text`: the message's `output_text`; the reasoning's
+ * `reasoning_text` content (as open models' servers send it), or a `summary_text` summary when the
+ * client asked for summaries (`reasoning.summary`: clients that ask read only those).
+ */
+const part = (kind: Kind, text: string, summary = false): Json =>
+  kind === 'message'
+    ? { type: 'output_text', text, annotations: [] }
+    : { type: summary ? 'summary_text' : 'reasoning_text', text };
 
 /** A text item's id: its kind, the response and its place in the output (unique in the response). */
 const itemId = (kind: Kind, id: string, at: number) => `${kind === 'message' ? 'msg' : 'rs'}_${id}_${at}`;
 
-/** A text item at output index `at`. */
-function item(kind: Kind, id: string, at: number, status: ItemStatus, parts: Json[]): Json {
-  return kind === 'message'
-    ? { id: itemId(kind, id, at), type: 'message', status, role: 'assistant', content: parts }
+/** A text item at output index `at` (a reasoning item's parts are its summary, or its content). */
+function item(kind: Kind, id: string, at: number, status: ItemStatus, parts: Json[], summary = false): Json {
+  if (kind === 'message')
+    return { id: itemId(kind, id, at), type: 'message', status, role: 'assistant', content: parts };
+  return summary
+    ? { id: itemId(kind, id, at), type: 'reasoning', status, summary: parts, content: [] }
     : { id: itemId(kind, id, at), type: 'reasoning', status, summary: [], content: parts };
 }
 
@@ -426,7 +450,9 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
   const choice = r.choices[0];
   const output: Json[] = [];
   const reasoning = choice?.message.reasoning;
-  if (reasoning) output.push(item('reasoning', r.id, 0, 'completed', [part('reasoning', reasoning)]));
+  const summary = echo.reasoning.summary !== null;
+  if (reasoning)
+    output.push(item('reasoning', r.id, 0, 'completed', [part('reasoning', reasoning, summary)], summary));
   const text = choice?.message.content ?? '';
   const calls = (choice?.message.tool_calls ?? []).map((tc, k) => fnCall(tc, r.id, k));
   if (text !== '' || calls.length === 0)
@@ -465,12 +491,37 @@ export function responsesFormat(
   let usage: Tokens | undefined;
   const event = (type: string, fields: Json) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`;
-  /** An event about the open text item's one content part. */
+  /** Reasoning goes out as a summary when the client asked for summaries (see `part`). */
+  const summary = echo.reasoning.summary !== null;
+  const asSummary = (kind: Kind) => summary && kind === 'reasoning';
+  /** The events of a text item's one part, by what it is. */
+  const names = (kind: Kind) =>
+    kind === 'message'
+      ? {
+          added: 'response.content_part.added',
+          delta: 'response.output_text.delta',
+          text: 'response.output_text.done',
+          done: 'response.content_part.done',
+        }
+      : asSummary(kind)
+        ? {
+            added: 'response.reasoning_summary_part.added',
+            delta: 'response.reasoning_summary_text.delta',
+            text: 'response.reasoning_summary_text.done',
+            done: 'response.reasoning_summary_part.done',
+          }
+        : {
+            added: 'response.content_part.added',
+            delta: 'response.reasoning_text.delta',
+            text: 'response.reasoning_text.done',
+            done: 'response.content_part.done',
+          };
+  /** An event about the open text item's one part (its content, or its summary). */
   const partEvent = (kind: Kind, type: string, fields: Json) =>
     event(type, {
       item_id: itemId(kind, started!.id, done.length),
       output_index: done.length,
-      content_index: 0,
+      ...(asSummary(kind) ? { summary_index: 0 } : { content_index: 0 }),
       ...fields,
     });
   const start = (id: string, createdAt: number, model: string): string => {
@@ -496,17 +547,12 @@ export function responsesFormat(
         arguments: o.call.args,
       });
     } else {
-      const p = part(o.kind, o.text);
-      closed = item(o.kind, started!.id, done.length, status, [p]);
+      const p = part(o.kind, o.text, asSummary(o.kind));
+      closed = item(o.kind, started!.id, done.length, status, [p], asSummary(o.kind));
+      const n = names(o.kind);
       out =
-        partEvent(
-          o.kind,
-          o.kind === 'message' ? 'response.output_text.done' : 'response.reasoning_text.done',
-          {
-            text: o.text,
-            ...(o.kind === 'message' ? { logprobs: [] } : {}),
-          },
-        ) + partEvent(o.kind, 'response.content_part.done', { part: p });
+        partEvent(o.kind, n.text, { text: o.text, ...(o.kind === 'message' ? { logprobs: [] } : {}) }) +
+        partEvent(o.kind, n.done, { part: p });
     }
     out += event('response.output_item.done', { output_index: done.length, item: closed });
     done.push(closed);
@@ -518,15 +564,18 @@ export function responsesFormat(
     if (open?.kind === kind) return '';
     let out = open === undefined ? '' : closeItem('completed');
     open = { kind, text: '' };
-    out += added(item(kind, started!.id, done.length, 'in_progress', []));
-    return out + partEvent(kind, 'response.content_part.added', { part: part(kind, '') });
+    out += added(item(kind, started!.id, done.length, 'in_progress', [], asSummary(kind)));
+    return out + partEvent(kind, names(kind).added, { part: part(kind, '', asSummary(kind)) });
   };
   /** Text of `kind`, into the open item of that kind. */
   const delta = (kind: Kind, text: string): string => {
     let out = openKind(kind);
     (open as { text: string }).text += text;
-    const type = kind === 'message' ? 'response.output_text.delta' : 'response.reasoning_text.delta';
-    out += partEvent(kind, type, kind === 'message' ? { delta: text, logprobs: [] } : { delta: text });
+    out += partEvent(
+      kind,
+      names(kind).delta,
+      kind === 'message' ? { delta: text, logprobs: [] } : { delta: text },
+    );
     return out;
   };
   /** One streamed tool-call delta: a new call opens its item, arguments go into the open one. */

@@ -127,6 +127,46 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(types.filter((t) => t === 'response.output_item.added')).toHaveLength(2);
   });
 
+  it('a client that asks for reasoning summaries gets the reasoning as the summary, whole and streamed', async () => {
+    const { gw } = await startFleetGateway([
+      sim('a', { type: 'llama_cpp', reasoningTokens: 6, outputTokens: 10, decodeTps: 100 }),
+    ]);
+    const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
+    const ask = { model: 'sim-model', input: 'Think first', reasoning: { summary: 'auto' as const } };
+    const whole = await client.responses.create(ask);
+    expect(whole.reasoning).toMatchObject({ summary: 'auto' });
+    const thought = whole.output[0] as {
+      type: string;
+      summary: Array<{ type: string; text: string }>;
+      content?: unknown[];
+    };
+    expect(thought.type).toBe('reasoning');
+    expect(thought.summary[0]!.type).toBe('summary_text');
+    expect(thought.summary[0]!.text.trim().split(' ')).toHaveLength(6);
+    expect(thought.content).toEqual([]);
+
+    const stream = client.responses.stream(ask);
+    const types: string[] = [];
+    let summary = '';
+    for await (const e of stream) {
+      types.push(e.type);
+      if (e.type === 'response.reasoning_summary_text.delta') {
+        expect(e.summary_index).toBe(0);
+        summary += e.delta;
+      }
+    }
+    const final = await stream.finalResponse();
+    const streamed = final.output[0] as { summary: Array<{ text: string }> };
+    expect(streamed.summary[0]!.text).toBe(summary);
+    expect(summary.trim().split(' ')).toHaveLength(6);
+    expect(types).not.toContain('response.reasoning_text.delta');
+    expect(types.filter((t) => t.startsWith('response.reasoning_summary_part.'))).toEqual([
+      'response.reasoning_summary_part.added',
+      'response.reasoning_summary_part.done',
+    ]);
+    expect(types).toContain('response.reasoning_summary_text.done');
+  });
+
   it("the worker's count of reasoning tokens reaches usage.output_tokens_details", async () => {
     const { gw } = await startScriptedGateway('m', (_req, res) =>
       json(res, 200, {
