@@ -4,7 +4,9 @@ import { floatsToBase64 } from '../core/float32.ts';
 import type { ChatChunk, Completion, EmbeddingResponse } from '../core/openai.ts';
 import { modelNotFound, type HttpError } from './errors.ts';
 import { answerJson, answerStream, clientAbort, fleetOptions, readJson, type Gateway } from './context.ts';
+import { keyScope } from './response-items.ts';
 import { parseResponses, responsesFormat, toResponse } from './responses.ts';
+import { presentedKey } from './auth.ts';
 import type { AddRoute } from './router.ts';
 import type { StreamFormat } from './stream-out.ts';
 import { parseChat, parseCompletion, parseEmbedding } from './validate.ts';
@@ -104,12 +106,14 @@ export function registerOpenAiRoutes(route: AddRoute, g: Gateway): void {
 
   // The Responses API, over chat completions (src/gateway/responses.ts).
   route('POST', '/v1/responses', async (c) => {
-    const { chat, stream, echo } = parseResponses(await readJson(c, g), g.responseItems);
+    // Output items are kept, so that a later request with the same key may name them (item_reference).
+    const scope = keyScope(presentedKey((name) => c.header(name)));
+    const lookup = (id: string) => g.responseItems.get(id, scope);
+    const { chat, stream, echo } = parseResponses(await readJson(c, g), lookup);
     c.model = chat.model;
     const ac = clientAbort(c);
     const opts = fleetOptions(c, ac.signal, chat.messages);
-    // The output items are kept, so that a later request may name them (item_reference).
-    const remember = (items: readonly Record<string, unknown>[]) => g.responseItems.remember(items);
+    const remember = (items: readonly Record<string, unknown>[]) => g.responseItems.remember(items, scope);
     if (stream) {
       const nowSec = () => Math.floor(g.clock.wallNow() / 1000);
       const format = responsesFormat(echo, { model: chat.model ?? '', nowSec }, remember);

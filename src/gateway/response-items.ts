@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from '../core/clock.ts';
 
 type Json = Record<string, unknown>;
@@ -21,12 +22,15 @@ export const RESPONSE_ITEM_LIMITS: ResponseItemLimits = {
  * sending it again: the Vercel AI SDK's OpenAI provider does so for every earlier assistant turn
  * unless told `store: false`. Only items are kept, not responses (`previous_response_id` stays a
  * 400), in memory, oldest dropped first: at most `maxItems`, `maxBytes` of JSON, `ttlMs` old.
+ *
+ * Each item belongs to a scope (the API key that asked, hashed): ids come from the workers' answer
+ * ids, which can be guessed, and one client must not read another's conversation by naming them.
  */
 export class ResponseItems {
   readonly #clock: Clock;
   readonly #limits: ResponseItemLimits;
   /** In insertion order: the oldest first. */
-  readonly #items = new Map<string, { item: Json; at: number; bytes: number }>();
+  readonly #items = new Map<string, { item: Json; scope: string; at: number; bytes: number }>();
   #bytes = 0;
 
   constructor(clock: Clock, limits: ResponseItemLimits = RESPONSE_ITEM_LIMITS) {
@@ -38,14 +42,14 @@ export class ResponseItems {
     return this.#items.size;
   }
 
-  remember(items: readonly Json[]): void {
+  remember(items: readonly Json[], scope: string): void {
     const now = this.#clock.now();
     for (const item of items) {
       const id = item['id'];
       if (typeof id !== 'string') continue;
       this.#drop(id);
       const bytes = JSON.stringify(item).length;
-      this.#items.set(id, { item, at: now, bytes });
+      this.#items.set(id, { item, scope, at: now, bytes });
       this.#bytes += bytes;
     }
     const { maxItems, maxBytes, ttlMs } = this.#limits;
@@ -55,10 +59,10 @@ export class ResponseItems {
     }
   }
 
-  /** The item, or undefined when it was never given out, was dropped, or is too old. */
-  get(id: string): Json | undefined {
+  /** The item, or undefined when it was never given out in this scope, was dropped, or is too old. */
+  get(id: string, scope: string): Json | undefined {
     const e = this.#items.get(id);
-    if (e === undefined) return undefined;
+    if (e === undefined || e.scope !== scope) return undefined;
     if (this.#clock.now() - e.at > this.#limits.ttlMs) {
       this.#drop(id);
       return undefined;
@@ -72,4 +76,9 @@ export class ResponseItems {
     this.#bytes -= e.bytes;
     this.#items.delete(id);
   }
+}
+
+/** The scope of a request's items: its API key, hashed (the key itself is not kept), or none. */
+export function keyScope(key: string | undefined): string {
+  return key === undefined ? '' : createHash('sha256').update(key).digest('base64');
 }

@@ -79,15 +79,13 @@ function toolResult(item: Json, at: string): ChatMessage {
   return { role: 'tool', tool_call_id: item['call_id'], content: text };
 }
 
-/** Earlier output items by id (ResponseItems), for `item_reference` inputs. */
-export interface ItemLookup {
-  get(id: string): Json | undefined;
-}
+/** Earlier output items by id (the caller's, from ResponseItems), for `item_reference` inputs. */
+export type ItemLookup = (id: string) => Json | undefined;
 
 /** The item an `item_reference` input names, or a 400 saying how to send it instead. */
 function referenced(ref: Json, at: string, items: ItemLookup | undefined): Json {
   const id = ref['id'];
-  const found = typeof id === 'string' ? items?.get(id) : undefined;
+  const found = typeof id === 'string' ? items?.(id) : undefined;
   if (found !== undefined) return found;
   throw badRequest(
     `responses request: ${at}: item_reference ${JSON.stringify(id)} is not an item the gateway gave out in the last hour (it keeps recent output items in memory, not whole responses); send the item itself (the Vercel AI SDK does with providerOptions: { openai: { store: false } })`,

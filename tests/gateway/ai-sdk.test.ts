@@ -102,6 +102,24 @@ describe('the Vercel AI SDK against the gateway', () => {
     }
   });
 
+  it('an item_reference reaches only items given out to the same API key', async () => {
+    const { gw } = await startFleetGateway([sim('a', { models: ['m'], outputTokens: 6 })], {
+      mapWorker: (w) => ({ ...w, model: 'm' }),
+      gateway: { apiKeys: ['key-a', 'key-b'] },
+    });
+    const as = (apiKey: string) => createOpenAI({ baseURL: `${gw.url}/v1`, apiKey })('m');
+    const first = await generateText({ model: as('key-a'), prompt: 'Say hello' });
+    const messages = [
+      { role: 'user' as const, content: 'Say hello' },
+      ...first.response.messages,
+      { role: 'user' as const, content: 'Again' },
+    ];
+    expect((await generateText({ model: as('key-a'), messages })).text.trim().split(' ')).toHaveLength(6);
+    const other = await generateText({ model: as('key-b'), messages }).catch((e: unknown) => e);
+    expect((other as { statusCode?: number }).statusCode).toBe(400);
+    expect((other as Error).message).toContain('item_reference');
+  });
+
   it('completion: generateText and streamText over /v1/completions', async () => {
     const openai = await provider();
     const r = await generateText({ model: openai.completion('m'), prompt: 'Once upon a time' });
