@@ -206,31 +206,17 @@ function chatToolChoice(raw: unknown): unknown {
 }
 
 /**
- * `reasoning.summary` ("auto", "concise", "detailed"): the client reads reasoning from summaries
- * (the Vercel AI SDK's `reasoningSummary`), so the reasoning text goes there instead.
+ * A string setting of `reasoning`: `effort` (chat's `reasoning_effort`, which reasoning models'
+ * servers read; a bare string is read as the effort), or `summary` ("auto", "concise",
+ * "detailed": the client reads reasoning from summaries, so the reasoning text goes there).
  */
-function reasoningSummary(raw: unknown): string | undefined {
-  const summary = isRecord(raw) ? raw['summary'] : undefined;
-  if (summary === undefined || summary === null) return undefined;
-  if (typeof summary !== 'string')
-    throw badRequest(
-      'responses request: reasoning.summary: expected "auto", "concise" or "detailed"',
-      'reasoning.summary',
-    );
-  return summary;
-}
-
-/** `reasoning.effort` (chat's `reasoning_effort`, which reasoning models' servers read). */
-function reasoningEffort(raw: unknown): string | undefined {
+function reasoningSetting(raw: unknown, key: 'effort' | 'summary', expected: string): string | undefined {
   if (raw === undefined || raw === null) return undefined;
-  const effort = isRecord(raw) ? raw['effort'] : raw;
-  if (effort === undefined || effort === null) return undefined;
-  if (typeof effort !== 'string')
-    throw badRequest(
-      'responses request: reasoning.effort: expected a string such as "low"',
-      'reasoning.effort',
-    );
-  return effort;
+  const v = isRecord(raw) ? raw[key] : key === 'effort' ? raw : undefined;
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string')
+    throw badRequest(`responses request: reasoning.${key}: expected ${expected}`, `reasoning.${key}`);
+  return v;
 }
 
 const optNumber = (body: Json, key: string, ok: (n: number) => boolean, want: string): number | undefined => {
@@ -292,7 +278,7 @@ export function parseResponses(body: unknown, items?: ItemLookup): ResponsesCall
   const parallel = body['parallel_tool_calls'];
   if (parallel !== undefined && parallel !== null && typeof parallel !== 'boolean')
     throw badRequest('responses request: parallel_tool_calls: expected true or false', 'parallel_tool_calls');
-  const effort = reasoningEffort(body['reasoning']);
+  const effort = reasoningSetting(body['reasoning'], 'effort', 'a string such as "low"');
   if (effort !== undefined) chat['reasoning_effort'] = effort;
   if (tools.length > 0) {
     chat['tools'] = tools;
@@ -317,7 +303,10 @@ export function parseResponses(body: unknown, items?: ItemLookup): ResponsesCall
       tools: tools.length > 0 ? (body['tools'] as unknown[]) : [],
       tool_choice: body['tool_choice'] ?? 'auto',
       parallel_tool_calls: typeof parallel === 'boolean' ? parallel : true,
-      reasoning: { effort: effort ?? null, summary: reasoningSummary(body['reasoning']) ?? null },
+      reasoning: {
+        effort: effort ?? null,
+        summary: reasoningSetting(body['reasoning'], 'summary', '"auto", "concise" or "detailed"') ?? null,
+      },
     },
   };
 }

@@ -255,6 +255,14 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     const ref = (await r.json()) as { error: { param: string; message: string } };
     expect(ref.error.param).toBe('input[0].id');
     expect(ref.error.message).toContain('store: false');
+    for (const [reasoning, param] of [
+      [{ effort: 1 }, 'reasoning.effort'],
+      [{ summary: true }, 'reasoning.summary'],
+    ] as const) {
+      r = await post(`${gw.url}/v1/responses`, { model: 'llama3', input: 'Hi', reasoning });
+      expect(r.status).toBe(400);
+      expect(await r.json()).toMatchObject({ error: { param } });
+    }
   });
 
   const weather = {
