@@ -15,6 +15,8 @@ interface Kept {
   /** Clock time after which the worker is asked again (Infinity while the answer is awaited). */
   until: number;
   answer: Promise<ModelDetails | undefined>;
+  /** The answer once it came (undefined before, and when the worker could not say). */
+  settled: ModelDetails | undefined;
 }
 
 /**
@@ -39,42 +41,71 @@ export class ModelDescriber {
 
   /** Undefined when no worker could say anything about the model. */
   async describe(model: string, workers: readonly WorkerRuntime[]): Promise<ModelDetails | undefined> {
-    const asked = workers.filter((w) => w.state !== 'down' || w.config.capabilities !== undefined);
-    const answers = await Promise.all(asked.map((w) => this.#ask(w, model)));
-    let out: ModelDetails | undefined;
-    let caps: string[] | undefined;
-    asked.forEach((w, i) => {
-      const a = answers[i];
-      const known = w.config.capabilities ?? a?.capabilities;
-      if (known !== undefined) caps = caps === undefined ? [...known] : caps.filter((c) => known.includes(c));
-      // Each detail from the first worker that has it (the fields are never set to undefined).
-      if (a !== undefined) out = Object.assign({}, a, out);
-    });
-    return caps === undefined ? out : Object.assign(out ?? {}, { capabilities: caps });
+    const asked = askable(workers);
+    return merge(asked, await Promise.all(asked.map((w) => this.#ask(w, model).answer)));
   }
 
-  #ask(w: WorkerRuntime, model: string): Promise<ModelDetails | undefined> {
+  /**
+   * What is known now, without waiting: the answers already in, merged as `describe` merges them.
+   * Workers not asked yet (or not lately) are asked in the background, for the next call. For
+   * listings (`/api/tags`, `/api/ps`), which clients call often and must not wait on a worker.
+   */
+  known(model: string, workers: readonly WorkerRuntime[]): ModelDetails | undefined {
+    const asked = askable(workers);
+    return merge(
+      asked,
+      asked.map((w) => this.#ask(w, model).settled),
+    );
+  }
+
+  #ask(w: WorkerRuntime, model: string): Kept {
     let byModel = this.#kept.get(w.backend);
     if (byModel === undefined) this.#kept.set(w.backend, (byModel = new Map<string, Kept>()));
     const now = this.#clock.now();
     const kept = byModel.get(model);
-    if (kept !== undefined && kept.until > now) return kept.answer;
+    if (kept !== undefined && kept.until > now) return kept;
     const ac = new Cancel();
     const timer = this.#clock.setTimeout(() => ac.abort(new Error('no answer in time')), ASK_TIMEOUT_MS);
-    const entry: Kept = { until: Infinity, answer: Promise.resolve(undefined) };
+    const entry: Kept = { until: Infinity, answer: Promise.resolve(undefined), settled: kept?.settled };
     entry.answer = w.backend.describe(model, { signal: ac }).then(
       (d) => {
         this.#clock.clearTimeout(timer);
         entry.until = this.#clock.now() + (d?.capabilities !== undefined ? KEEP_MS : KEEP_UNKNOWN_MS);
+        entry.settled = d;
         return d;
       },
       () => {
         this.#clock.clearTimeout(timer);
         entry.until = this.#clock.now() + KEEP_UNKNOWN_MS;
+        entry.settled = undefined;
         return undefined;
       },
     );
     byModel.set(model, entry);
-    return entry.answer;
+    return entry;
   }
+}
+
+/** The workers to ask: those up, and those down whose config says what their models can do. */
+const askable = (workers: readonly WorkerRuntime[]) =>
+  workers.filter((w) => w.state !== 'down' || w.config.capabilities !== undefined);
+
+/**
+ * The workers' answers as one: the capabilities all that know them have (a worker's configured
+ * ones first), each detail from the first worker that has it.
+ */
+function merge(
+  workers: readonly WorkerRuntime[],
+  answers: ReadonlyArray<ModelDetails | undefined>,
+): ModelDetails | undefined {
+  let out: ModelDetails | undefined;
+  let caps: string[] | undefined;
+  workers.forEach((w, i) => {
+    const a = answers[i];
+    const known = w.config.capabilities ?? a?.capabilities;
+    if (known !== undefined) caps = caps === undefined ? [...known] : caps.filter((c) => known.includes(c));
+    // Each detail from the first worker that has it (the fields are never set to undefined).
+    if (a !== undefined) out = Object.assign({}, a, out);
+  });
+  return caps === undefined ? out : Object.assign(out ?? {}, { capabilities: caps });
 }

@@ -200,6 +200,11 @@ export class Fleet extends EventEmitter<FleetEvents> {
     return this.#describer.describe(model, this.scheduler.eligible(model));
   }
 
+  /** The same without waiting: what the workers have said so far; the rest are asked for next time. */
+  knownModelDetails(model: string): ModelDetails | undefined {
+    return this.#describer.known(model, this.scheduler.eligible(model));
+  }
+
   /** The union of the workers' models, each with the workers that serve it. */
   models(): Array<{ id: string; workers: string[] }> {
     return this.scheduler.knownModels().map((id) => ({

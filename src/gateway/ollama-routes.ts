@@ -165,15 +165,15 @@ function doneLine(
 export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   const now = () => new Date(g.clock.wallNow()).toISOString();
   route('GET', '/api/version', (c) => c.json(200, { version: OLLAMA_COMPAT_VERSION }));
-  // The fleet knows a model by its name and the workers that serve it; what Ollama would read from
-  // the model file (format, family, size, quantisation) stays empty.
-  const details = () => ({
+  // What Ollama reads from the model file (format, family, size, quantisation), as far as the
+  // workers serving the model have said (Fleet.describeModel); empty where none has.
+  const details = (d: ModelDetails | undefined) => ({
     parent_model: '',
-    format: '',
-    family: '',
-    families: null,
-    parameter_size: '',
-    quantization_level: '',
+    format: d?.format ?? '',
+    family: d?.family ?? '',
+    families: d?.family === undefined ? null : [d.family],
+    parameter_size: d?.parameterSize ?? '',
+    quantization_level: d?.quantization ?? '',
   });
   route('GET', '/api/tags', (c) =>
     c.json(200, {
@@ -183,7 +183,8 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         modified_at: now(),
         size: 0,
         digest: '',
-        details: details(),
+        // Listings do not wait on a worker: what the workers have said so far.
+        details: details(g.fleet.knownModelDetails(m.id)),
         workers: m.workers,
       })),
     }),
@@ -195,16 +196,21 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
       models: g.fleet
         .models()
         .filter((m) => m.workers.some((w) => up.has(w)))
-        .map((m) => ({
-          name: m.id,
-          model: m.id,
-          size: 0,
-          digest: '',
-          details: details(),
-          expires_at: new Date(g.clock.wallNow() + 24 * 3600_000).toISOString(),
-          size_vram: 0,
-          workers: m.workers.filter((w) => up.has(w)),
-        })),
+        .map((m) => {
+          const d = g.fleet.knownModelDetails(m.id);
+          const ps: Record<string, unknown> = {
+            name: m.id,
+            model: m.id,
+            size: 0,
+            digest: '',
+            details: details(d),
+            expires_at: new Date(g.clock.wallNow() + 24 * 3600_000).toISOString(),
+            size_vram: 0,
+          };
+          if (d?.contextLength !== undefined) ps['context_length'] = d.contextLength;
+          ps['workers'] = m.workers.filter((w) => up.has(w));
+          return ps;
+        }),
     });
   });
   /** The model an `/api/show` or `/api/pull` body names (`model`, or `name` in older clients), and the fleet's entry for it. */
@@ -228,13 +234,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         modelfile: '',
         parameters: d.parameters ?? '',
         template: d.template ?? '',
-        details: copyWith(details(), {
-          format: d.format ?? '',
-          family: d.family ?? '',
-          families: d.family === undefined ? null : [d.family],
-          parameter_size: d.parameterSize ?? '',
-          quantization_level: d.quantization ?? '',
-        }),
+        details: details(d),
         model_info: modelInfoOf(d),
         capabilities: d.capabilities ?? ['completion'],
         modified_at: now(),

@@ -84,6 +84,21 @@ describe('Fleet.describeModel', () => {
     });
   });
 
+  it('known() never waits: what has come so far, and the workers asked for next time', async () => {
+    const { fleet, clock, b } = makeFleet([worker('a')]);
+    b('a').details = { capabilities: ['completion'], family: 'qwen3' };
+    expect(fleet.knownModelDetails('m')).toBeUndefined();
+    expect(b('a').describeCalls).toBe(1);
+    await flush();
+    expect(fleet.knownModelDetails('m')).toEqual({ capabilities: ['completion'], family: 'qwen3' });
+    expect(b('a').describeCalls).toBe(1);
+    // Once the answer is old, it is asked again; the old answer stands until the new one comes.
+    clock.advance(5 * 60_000 + 1);
+    b('a').details = 'hang';
+    expect(fleet.knownModelDetails('m')?.family).toBe('qwen3');
+    expect(b('a').describeCalls).toBe(2);
+  });
+
   it('does not ask workers that are down, unless their config says', async () => {
     const { fleet, b } = makeFleet([worker('a'), worker('b', { capabilities: ['completion', 'embedding'] })]);
     for (const w of fleet.workers) w.state = 'down';

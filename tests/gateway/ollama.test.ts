@@ -285,6 +285,15 @@ describe('Ollama API over the fleet', () => {
     const phi = await show('phi');
     expect(phi.capabilities).toEqual(['completion']);
     expect(phi.details).toMatchObject({ family: 'llama' });
+    // Listings do not wait on the workers: they give the details the workers have given so far.
+    type Listed = { name: string; details: { family: string }; context_length?: number };
+    const listed = async (path: string) =>
+      ((await (await fetch(`${gw.url}${path}`)).json()) as { models: Listed[] }).models;
+    const tags = await listed('/api/tags');
+    expect(tags.find((m) => m.name === 'qwen')?.details.family).toBe('llama');
+    expect(tags.find((m) => m.name === 'mistral')?.details.family).toBe('');
+    const ps = await listed('/api/ps');
+    expect(ps.find((m) => m.name === 'llama3')?.context_length).toBe(8192);
   });
 
   it('/api/chat streams NDJSON: message lines, then done with counts', async () => {
