@@ -6,7 +6,7 @@ import type {
   ContentPart,
   Usage,
 } from '../core/openai.ts';
-import { isRecord } from '../core/objects.ts';
+import { copyWith, isRecord } from '../core/objects.ts';
 import { argumentsText, functionOf } from '../core/tool-calls.ts';
 import type { RequestMeta } from '../fleet/index.ts';
 import { badRequest, type HttpError } from './errors.ts';
@@ -373,31 +373,61 @@ function responseObject(
   };
 }
 
-/** An output item that holds text: the answer (a message) or the model's reasoning. */
-type Kind = 'message' | 'reasoning';
+/**
+ * An output item that holds text: the answer (a message), or the model's reasoning as `reasoning_text`
+ * content (as open models' servers send it) or, when the client asked for summaries
+ * (`reasoning.summary`: clients that ask read only those), as a `summary_text` summary.
+ */
+type Kind = 'message' | 'reasoning' | 'summary';
 type ItemStatus = 'in_progress' | 'completed' | 'incomplete';
 
-/**
- * The one part of an item that holds `text`: the message's `output_text`; the reasoning's
- * `reasoning_text` content (as open models' servers send it), or a `summary_text` summary when the
- * client asked for summaries (`reasoning.summary`: clients that ask read only those).
- */
-const part = (kind: Kind, text: string, summary = false): Json =>
+/** The kind of item the reasoning goes in, for this request. */
+const reasoningKind = (echo: ResponsesCall['echo']): Kind =>
+  echo.reasoning.summary === null ? 'reasoning' : 'summary';
+
+/** The one part of an item that holds `text`. */
+const part = (kind: Kind, text: string): Json =>
   kind === 'message'
     ? { type: 'output_text', text, annotations: [] }
-    : { type: summary ? 'summary_text' : 'reasoning_text', text };
+    : { type: kind === 'summary' ? 'summary_text' : 'reasoning_text', text };
 
 /** A text item's id: its kind, the response and its place in the output (unique in the response). */
 const itemId = (kind: Kind, id: string, at: number) => `${kind === 'message' ? 'msg' : 'rs'}_${id}_${at}`;
 
-/** A text item at output index `at` (a reasoning item's parts are its summary, or its content). */
-function item(kind: Kind, id: string, at: number, status: ItemStatus, parts: Json[], summary = false): Json {
-  if (kind === 'message')
-    return { id: itemId(kind, id, at), type: 'message', status, role: 'assistant', content: parts };
-  return summary
-    ? { id: itemId(kind, id, at), type: 'reasoning', status, summary: parts, content: [] }
-    : { id: itemId(kind, id, at), type: 'reasoning', status, summary: [], content: parts };
+/** A text item at output index `at`. */
+function item(kind: Kind, id: string, at: number, status: ItemStatus, parts: Json[]): Json {
+  const base = { id: itemId(kind, id, at), type: kind === 'message' ? 'message' : 'reasoning', status };
+  if (kind === 'message') return copyWith(base, { role: 'assistant', content: parts });
+  return kind === 'summary'
+    ? copyWith(base, { summary: parts, content: [] })
+    : copyWith(base, { summary: [], content: parts });
 }
+
+/** The streaming events of a text item's one part, and the field that indexes the part. */
+const PART_EVENTS: Record<Kind, { added: string; delta: string; text: string; done: string; index: string }> =
+  {
+    message: {
+      added: 'response.content_part.added',
+      delta: 'response.output_text.delta',
+      text: 'response.output_text.done',
+      done: 'response.content_part.done',
+      index: 'content_index',
+    },
+    reasoning: {
+      added: 'response.content_part.added',
+      delta: 'response.reasoning_text.delta',
+      text: 'response.reasoning_text.done',
+      done: 'response.content_part.done',
+      index: 'content_index',
+    },
+    summary: {
+      added: 'response.reasoning_summary_part.added',
+      delta: 'response.reasoning_summary_text.delta',
+      text: 'response.reasoning_summary_text.done',
+      done: 'response.reasoning_summary_part.done',
+      index: 'summary_index',
+    },
+  };
 
 /** A function the model called: a `function_call` output item. */
 interface FnCall {
@@ -437,9 +467,8 @@ export function toResponse(r: ChatCompletion, echo: ResponsesCall['echo']): Json
   const choice = r.choices[0];
   const output: Json[] = [];
   const reasoning = choice?.message.reasoning;
-  const summary = echo.reasoning.summary !== null;
-  if (reasoning)
-    output.push(item('reasoning', r.id, 0, 'completed', [part('reasoning', reasoning, summary)], summary));
+  const kind = reasoningKind(echo);
+  if (reasoning) output.push(item(kind, r.id, 0, 'completed', [part(kind, reasoning)]));
   const text = choice?.message.content ?? '';
   const calls = (choice?.message.tool_calls ?? []).map((tc, k) => fnCall(tc, r.id, k));
   if (text !== '' || calls.length === 0)
@@ -478,37 +507,14 @@ export function responsesFormat(
   let usage: Tokens | undefined;
   const event = (type: string, fields: Json) =>
     `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: seq++, ...fields })}\n\n`;
-  /** Reasoning goes out as a summary when the client asked for summaries (see `part`). */
-  const summary = echo.reasoning.summary !== null;
-  const asSummary = (kind: Kind) => summary && kind === 'reasoning';
-  /** The events of a text item's one part, by what it is. */
-  const names = (kind: Kind) =>
-    kind === 'message'
-      ? {
-          added: 'response.content_part.added',
-          delta: 'response.output_text.delta',
-          text: 'response.output_text.done',
-          done: 'response.content_part.done',
-        }
-      : asSummary(kind)
-        ? {
-            added: 'response.reasoning_summary_part.added',
-            delta: 'response.reasoning_summary_text.delta',
-            text: 'response.reasoning_summary_text.done',
-            done: 'response.reasoning_summary_part.done',
-          }
-        : {
-            added: 'response.content_part.added',
-            delta: 'response.reasoning_text.delta',
-            text: 'response.reasoning_text.done',
-            done: 'response.content_part.done',
-          };
+  /** The kind of item the reasoning goes in (see Kind). */
+  const thinking = reasoningKind(echo);
   /** An event about the open text item's one part (its content, or its summary). */
   const partEvent = (kind: Kind, type: string, fields: Json) =>
     event(type, {
       item_id: itemId(kind, started!.id, done.length),
       output_index: done.length,
-      ...(asSummary(kind) ? { summary_index: 0 } : { content_index: 0 }),
+      [PART_EVENTS[kind].index]: 0,
       ...fields,
     });
   const start = (id: string, createdAt: number, model: string): string => {
@@ -534,9 +540,9 @@ export function responsesFormat(
         arguments: o.call.args,
       });
     } else {
-      const p = part(o.kind, o.text, asSummary(o.kind));
-      closed = item(o.kind, started!.id, done.length, status, [p], asSummary(o.kind));
-      const n = names(o.kind);
+      const p = part(o.kind, o.text);
+      closed = item(o.kind, started!.id, done.length, status, [p]);
+      const n = PART_EVENTS[o.kind];
       out =
         partEvent(o.kind, n.text, { text: o.text, ...(o.kind === 'message' ? { logprobs: [] } : {}) }) +
         partEvent(o.kind, n.done, { part: p });
@@ -551,8 +557,8 @@ export function responsesFormat(
     if (open?.kind === kind) return '';
     let out = open === undefined ? '' : closeItem('completed');
     open = { kind, text: '' };
-    out += added(item(kind, started!.id, done.length, 'in_progress', [], asSummary(kind)));
-    return out + partEvent(kind, names(kind).added, { part: part(kind, '', asSummary(kind)) });
+    out += added(item(kind, started!.id, done.length, 'in_progress', []));
+    return out + partEvent(kind, PART_EVENTS[kind].added, { part: part(kind, '') });
   };
   /** Text of `kind`, into the open item of that kind. */
   const delta = (kind: Kind, text: string): string => {
@@ -560,7 +566,7 @@ export function responsesFormat(
     (open as { text: string }).text += text;
     out += partEvent(
       kind,
-      names(kind).delta,
+      PART_EVENTS[kind].delta,
       kind === 'message' ? { delta: text, logprobs: [] } : { delta: text },
     );
     return out;
@@ -594,7 +600,7 @@ export function responsesFormat(
       if (ch?.finish_reason) finish = ch.finish_reason;
       if (c.usage) usage = tokensOf(c.usage);
       const reasoning = ch?.delta.reasoning;
-      if (reasoning) out += delta('reasoning', reasoning);
+      if (reasoning) out += delta(thinking, reasoning);
       const text = ch?.delta.content;
       if (typeof text === 'string' && text !== '') out += delta('message', text);
       for (const tc of ch?.delta.tool_calls ?? []) out += callDelta(tc);
