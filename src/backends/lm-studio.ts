@@ -1,10 +1,9 @@
 import { detailsOf, type ModelDetails } from '../core/capabilities.ts';
 import type { ModelInfo } from '../core/openai.ts';
 import type { CallOptions } from './types.ts';
-import { isRecord } from '../core/objects.ts';
+import { copyWith, isRecord, nonEmptyString as text } from '../core/objects.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, modelMissing, type ProbeInfo, type Prober } from './probe.ts';
-import { copyWith } from '../core/objects.ts';
 
 const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
@@ -72,7 +71,6 @@ export function detailsFromV1(raw: unknown, model: string): ModelDetails | undef
     if (c['trained_for_tool_use'] === true) capabilities.push('tools');
     if (c['vision'] === true) capabilities.push('vision');
   }
-  const text = (v: unknown) => (typeof v === 'string' && v !== '' ? v : undefined);
   return detailsOf({
     capabilities,
     family: text(m['architecture']),

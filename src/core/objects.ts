@@ -34,3 +34,8 @@ function copyInto(out: Record<string, unknown>, from: object): void {
 export function isRecord(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
 }
+
+/** A string with something in it, else undefined: a field a server may leave empty or out. */
+export function nonEmptyString(v: unknown): string | undefined {
+  return typeof v === 'string' && v !== '' ? v : undefined;
+}

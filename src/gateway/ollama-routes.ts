@@ -38,6 +38,13 @@ export const OLLAMA_COMPAT_VERSION = '0.9.0';
 
 const ns = (ms: number | undefined) => Math.round((ms ?? 0) * 1e6);
 
+/** One NDJSON line. */
+const line = (o: object) => `${JSON.stringify(o)}\n`;
+
+/** Ollama's 404 for a model it does not have (the fleet: that no worker serves). */
+const notFound = (model: string) =>
+  new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${model}' not found`);
+
 /**
  * Ollama's `options` that chat requests carry too, as top-level fields: OpenAI's names where it has
  * them, and the samplers under Ollama's own names, which llama.cpp takes too (`top_k`, `min_p`,
@@ -72,7 +79,6 @@ function fromOptions<T extends ChatRequest | CompletionRequest>(o: OllamaChatBod
 function ndjsonFormat(model: string, kind: 'chat' | 'generate', now: () => string): StreamFormat {
   let doneReason = 'stop';
   const calls = new ToolCallAccumulator();
-  const line = (o: object) => `${JSON.stringify(o)}\n`;
   return {
     contentType: 'application/x-ndjson',
     chunk: (c: ChatChunk) => {
@@ -227,8 +233,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     '/api/show',
     async (c) => {
       const { id, m } = await namedModel(c);
-      if (m === undefined)
-        throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${id}' not found`);
+      if (m === undefined) throw notFound(id);
       const d = (await g.fleet.describeModel(id)) ?? {};
       c.json(200, {
         modelfile: '',
@@ -287,8 +292,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
   ) => {
     const name = b.model ?? '';
     if (name === '') throw badRequest(`${kind} request: model: required to load a model`, 'model');
-    if (!g.fleet.models().some((m) => m.id === name))
-      throw new HttpError(404, 'invalid_request_error', 'model_not_found', `model '${name}' not found`);
+    if (!g.fleet.models().some((m) => m.id === name)) throw notFound(name);
     c.lookup = true;
     const reason = isZeroDuration(b.keep_alive) ? 'unload' : 'load';
     const head = { model: name, created_at: now() };
@@ -322,7 +326,6 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
     if (b.stream === false) return answerJson(c, copyWith(done, { response: text }), r.worker);
     c.stream = true;
     c.worker = r.worker;
-    const line = (o: object) => `${JSON.stringify(o)}\n`;
     c.send(
       200,
       { 'content-type': 'application/x-ndjson', 'x-fleet-worker': r.worker },
