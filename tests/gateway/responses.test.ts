@@ -8,6 +8,18 @@ import { closeAll, post, sim, startFleetGateway, startScriptedGateway } from './
 
 afterEach(closeAll);
 
+/** Every event of an SDK Responses stream, their types, and the text of the deltas of one type. */
+async function drain(stream: AsyncIterable<{ type: string; sequence_number: number }>) {
+  const events: Array<{ type: string; sequence_number: number; delta?: unknown }> = [];
+  for await (const e of stream) events.push(e);
+  const text = (type: string) =>
+    events
+      .filter((e) => e.type === type)
+      .map((e) => e.delta as string)
+      .join('');
+  return { events, types: events.map((e) => e.type), text };
+}
+
 describe('/v1/responses (the Responses API over chat completions)', () => {
   it('the SDK: a response with one message, usage, and the worker named', async () => {
     const { gw, sim: s } = await startFleetGateway([sim('a'), sim('b')]);
@@ -62,14 +74,9 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     const { gw } = await startFleetGateway([sim('a', { outputTokens: 12, decodeTps: 100 })]);
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const stream = client.responses.stream({ model: 'sim-model', input: 'Tell me a story' });
-    const types: string[] = [];
-    const seqs: number[] = [];
-    let deltas = '';
-    for await (const e of stream) {
-      types.push(e.type);
-      seqs.push(e.sequence_number);
-      if (e.type === 'response.output_text.delta') deltas += e.delta;
-    }
+    const { events, types, text } = await drain(stream);
+    const seqs = events.map((e) => e.sequence_number);
+    const deltas = text('response.output_text.delta');
     const final = await stream.finalResponse();
     expect(types.slice(0, 4)).toEqual([
       'response.created',
@@ -107,14 +114,10 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(whole.output_text).not.toContain(thought.content![0]!.text.trim());
 
     const stream = client.responses.stream({ model: 'sim-model', input: 'Think first' });
-    const types: string[] = [];
-    let reasoning = '';
-    let text = '';
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.reasoning_text.delta') reasoning += e.delta;
-      if (e.type === 'response.output_text.delta') text += e.delta;
-    }
+    const drained = await drain(stream);
+    const types = drained.types;
+    const reasoning = drained.text('response.reasoning_text.delta');
+    const text = drained.text('response.output_text.delta');
     const final = await stream.finalResponse();
     expect(final.output.map((o) => o.type)).toEqual(['reasoning', 'message']);
     const streamed = final.output[0] as { content?: Array<{ text: string }> };
@@ -146,15 +149,10 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     expect(thought.content).toEqual([]);
 
     const stream = client.responses.stream(ask);
-    const types: string[] = [];
-    let summary = '';
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.reasoning_summary_text.delta') {
-        expect(e.summary_index).toBe(0);
-        summary += e.delta;
-      }
-    }
+    const { events, types, text } = await drain(stream);
+    const summaryDeltas = events.filter((e) => e.type === 'response.reasoning_summary_text.delta');
+    for (const e of summaryDeltas) expect((e as { summary_index?: number }).summary_index).toBe(0);
+    const summary = text('response.reasoning_summary_text.delta');
     const final = await stream.finalResponse();
     const streamed = final.output[0] as { summary: Array<{ text: string }> };
     expect(streamed.summary[0]!.text).toBe(summary);
@@ -200,12 +198,8 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
     );
     const client = new OpenAI({ baseURL: `${gw.url}/v1`, apiKey: 'unused', maxRetries: 0 });
     const stream = client.responses.stream({ model: 'sim-model', input: 'Hi' });
-    const types: string[] = [];
-    let deltas = '';
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.output_text.delta') deltas += e.delta;
-    }
+    const { types, text } = await drain(stream);
+    const deltas = text('response.output_text.delta');
     expect(types[0]).toBe('response.created');
     expect(types.at(-1)).toBe('response.failed');
     expect(types).not.toContain('response.completed');
@@ -328,12 +322,8 @@ describe('/v1/responses (the Responses API over chat completions)', () => {
       input: 'Weather in Paris?',
       tools: [weather],
     });
-    const types: string[] = [];
-    let args = '';
-    for await (const e of stream) {
-      types.push(e.type);
-      if (e.type === 'response.function_call_arguments.delta') args += e.delta;
-    }
+    const { types, text } = await drain(stream);
+    const args = text('response.function_call_arguments.delta');
     const final = await stream.finalResponse();
     expect(types.slice(0, 3)).toEqual([
       'response.created',
