@@ -2,18 +2,21 @@
  * `npm run bench:gateway`: what the gateway costs. Three processes, so each figure is its own:
  * simulated workers (child), the gateway (`fleet serve`, child, silent logs), and this load generator.
  *
- * 1. Added latency at a fixed rate (default 1,000 req/s, open loop, latency from the scheduled
- *    send time): the same requests straight to an instant simulated worker and through the
- *    gateway, side by side in alternating rounds (direct first in even rounds, the gateway first
- *    in odd ones). Each round's p50 and p99; the added latency is the median over rounds of the
+ * 1. Added latency at a fixed rate (default 1,000 req/s, open loop: one request every 1/rate s,
+ *    latency from the scheduled send time): the same requests straight to an instant simulated
+ *    worker and through the gateway, side by side in alternating rounds (direct first in even
+ *    rounds, the gateway first in odd ones). Each round's p50 and p99; the added latency is the median over rounds of the
  *    gateway's figure minus the direct one of the same round, so a burst of noise on this shared
- *    machine spoils one round, not the result. The pooled p50/p99 of all rounds are printed too.
+ *    machine spoils one round, not the result. The pooled p50/p99 of all rounds are printed too,
+ *    how late the requests were sent, and the added p50 counted from each request's actual send.
  * 2. Highest proxied req/s: closed loop, 64 concurrent, through the gateway.
  * 3. 1,000 concurrent slow streams (~10 s each) through the gateway: its resident memory
  *    (peak, from /proc) and whether every stream finished with `data: [DONE]`.
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
  * --floor (also measure a bare node:http + undici dispatch proxy in every round: the floor for any proxy
  * in Node on this machine; the gateway minus it, paired by round, is what our own code adds),
+ * --pacer thread|timer (thread: each send at its time, from a pacer thread; timer: the setTimeout(1)
+ * loop of the seventh sitting and before, which sends late and partly in pairs; see PACER_THREAD),
  * --profile DIR (write a CPU profile of the gateway process there),
  * --node-args "..." (more options for the gateway's node, after those on bin/fleet.mjs's #! line;
  * the last of a kind wins, so "--max-semi-space-size=16" measures V8's default young generation),
@@ -27,6 +30,7 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { distIsFresh } from '../bin/fresh.mjs';
@@ -218,35 +222,100 @@ async function call(pool: Pool, body: string): Promise<number> {
   return res.statusCode;
 }
 
-/** Open loop at RATE req/s for SECONDS; latency from each request's scheduled send time. */
-async function openLoop(pool: Pool, body: string): Promise<{ lat: number[]; errors: number; lag: number }> {
-  const lat: number[] = [];
-  let errors = 0;
-  let maxLag = 0;
-  const total = RATE * SECONDS;
-  const start = performance.now();
-  const pending: Array<Promise<void>> = [];
-  let sent = 0;
-  while (sent < total) {
-    const now = performance.now();
-    const due = Math.min(total, Math.floor(((now - start) / 1000) * RATE) + 1);
-    for (; sent < due; sent++) {
-      const scheduled = start + (sent * 1000) / RATE;
-      maxLag = Math.max(maxLag, now - scheduled);
-      pending.push(
-        call(pool, body).then(
-          (s) => {
-            if (s === 200) lat.push(performance.now() - scheduled);
-            else errors++;
-          },
-          () => void errors++,
-        ),
-      );
-    }
-    await new Promise((r) => setTimeout(r, 1));
+/**
+ * The open loop sends at a constant rate, one request every 1000/RATE ms, as wrk2 does: a
+ * worker thread sleeps until each request's scheduled time (`Atomics.wait` takes fractions of a
+ * millisecond) and tells this thread to send. A `setTimeout(1)` loop here wakes every ~1.1 ms
+ * (1.10-1.26 ms, p10-p90), so it sent each request ~0.7 ms late (p50), and two at once whenever
+ * that lateness passed another whole millisecond (about one tick in eight); the second of a pair
+ * waits behind the first in whatever server it reaches, which costs a proxy more than the worker
+ * alone. `--pacer timer` keeps that loop, for comparison.
+ */
+const PACER_THREAD = `
+const { parentPort } = require('node:worker_threads');
+const cell = new Int32Array(new SharedArrayBuffer(4));
+const now = () => performance.timeOrigin + performance.now();
+parentPort.on('message', ({ start, interval, total }) => {
+  for (let sent = 0; sent < total; ) {
+    const wait = start + sent * interval - now();
+    if (wait > 0) Atomics.wait(cell, 0, 0, wait);
+    sent = Math.min(total, Math.floor((now() - start) / interval) + 1);
+    parentPort.postMessage(sent);
   }
+});
+`;
+const PACER = stringFlag('pacer', 'thread');
+if (PACER !== 'thread' && PACER !== 'timer') throw new Error(`--pacer: "thread" or "timer", not "${PACER}"`);
+/** The pacer thread, started before the rounds (it takes ~20 ms), so that no round starts late. */
+let pacer: Worker | undefined;
+async function startPacer(): Promise<void> {
+  if (PACER !== 'thread') return;
+  pacer = new Worker(PACER_THREAD, { eval: true });
+  pacer.unref();
+  await new Promise((r) => pacer!.once('online', r));
+}
+
+/** Calls `send(i)` for i = 0..total-1, each at (or, when behind, as soon as possible after) start + i * interval ms. */
+async function paced(
+  start: number,
+  interval: number,
+  total: number,
+  send: (i: number) => void,
+): Promise<void> {
+  let sent = 0;
+  if (pacer === undefined) {
+    while (sent < total) {
+      const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
+      for (; sent < due; sent++) send(sent);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return;
+  }
+  const w = pacer;
+  await new Promise<void>((resolve) => {
+    const onDue = (due: number) => {
+      for (; sent < due; sent++) send(sent);
+      if (sent === total) {
+        w.off('message', onDue);
+        resolve();
+      }
+    };
+    w.on('message', onDue);
+    w.postMessage({ start: performance.timeOrigin + start, interval, total });
+  });
+}
+
+/** Open loop at RATE req/s for SECONDS; latency from each request's scheduled send time. */
+async function openLoop(
+  pool: Pool,
+  body: string,
+): Promise<{ lat: number[]; fromSend: number[]; errors: number; lags: number[] }> {
+  const lat: number[] = [];
+  const fromSend: number[] = [];
+  const lags: number[] = [];
+  let errors = 0;
+  const interval = 1000 / RATE;
+  // The first send 5 ms from now: time for the pacer thread to get its orders.
+  const start = performance.now() + 5;
+  const pending: Array<Promise<void>> = [];
+  await paced(start, interval, RATE * SECONDS, (i) => {
+    const scheduled = start + i * interval;
+    const sentAt = performance.now();
+    lags.push(sentAt - scheduled);
+    pending.push(
+      call(pool, body).then(
+        (s) => {
+          const t = performance.now();
+          if (s !== 200) return void errors++;
+          lat.push(t - scheduled);
+          fromSend.push(t - sentAt);
+        },
+        () => void errors++,
+      ),
+    );
+  });
   await Promise.all(pending);
-  return { lat: lat.sort((a, b) => a - b), errors, lag: maxLag };
+  return { lat: lat.sort((a, b) => a - b), fromSend: fromSend.sort((a, b) => a - b), errors, lags };
 }
 
 async function closedLoop(pool: Pool, body: string, concurrency: number): Promise<number> {
@@ -293,6 +362,8 @@ async function main(): Promise<void> {
     cpu: { user: number; sys: number };
     lat: number[];
     p50: number[];
+    /** p50 per round from each request's actual send (not its scheduled time). */
+    sentP50: number[];
     p99: number[];
   }
   const path = (name: string, pool: Pool, pid?: number): Path => ({
@@ -302,6 +373,7 @@ async function main(): Promise<void> {
     cpu: { user: 0, sys: 0 },
     lat: [],
     p50: [],
+    sentP50: [],
     p99: [],
   });
   const dp = path('direct', direct);
@@ -320,10 +392,11 @@ async function main(): Promise<void> {
       ),
     );
   try {
+    await startPacer();
     // Warm up every path (JIT, connections).
     for (const p of paths) await closedLoop(p.pool, body, 32);
     let errors = 0;
-    let lag = 0;
+    const lags: number[] = [];
     const m0 = machineTicks();
     for (let r = 0; r < ROUNDS; r++) {
       // Each path goes first in turn, so the machine's drift does not favour one.
@@ -337,13 +410,15 @@ async function main(): Promise<void> {
           p.cpu.sys += c1.sys - c0.sys;
         }
         p.p50.push(pct(b.lat, 50));
+        p.sentP50.push(pct(b.fromSend, 50));
         p.p99.push(pct(b.lat, 99));
         p.lat.push(...b.lat);
         errors += b.errors;
-        lag = Math.max(lag, b.lag);
+        lags.push(...b.lags);
       }
     }
     for (const p of paths) p.lat.sort((x, y) => x - y);
+    lags.sort((x, y) => x - y);
     const f = (x: number) => x.toFixed(2);
     const med = (xs: number[]) =>
       pct(
@@ -352,10 +427,10 @@ async function main(): Promise<void> {
       );
     const list = (xs: number[]) => xs.map(f).join(' ');
     /** Median over rounds of (path p - path q) in the same round. */
-    const minus = (p: Path, q: Path, k: 'p50' | 'p99') => med(p[k].map((x, r) => x - q[k][r]!));
+    const minus = (p: Path, q: Path, k: 'p50' | 'p99' | 'sentP50') => med(p[k].map((x, r) => x - q[k][r]!));
     const added = (p: Path, k: 'p50' | 'p99') => minus(p, dp, k);
     console.log(
-      `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}, max send lag ${f(lag)} ms):`,
+      `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}; sent late by p50 ${f(pct(lags, 50))} p99 ${f(pct(lags, 99))} max ${f(lags.at(-1) ?? NaN)} ms, ${PACER} pacer):`,
     );
     for (const p of paths)
       console.log(`  per round, ${p.name.padEnd(10)} p50 ${list(p.p50)}  p99 ${list(p.p99)} ms`);
@@ -364,6 +439,9 @@ async function main(): Promise<void> {
     );
     console.log(
       `  added (median over rounds)  p50 ${f(added(gp, 'p50'))} ms  p99 ${f(added(gp, 'p99'))} ms  (targets 0.5 / 2 ms)`,
+    );
+    console.log(
+      `  the same from each request's actual send: p50 ${f(minus(gp, dp, 'sentP50'))} ms (direct ${list(dp.sentP50)}; gateway ${list(gp.sentP50)})`,
     );
     for (const p of paths.slice(2))
       console.log(
