@@ -2,8 +2,8 @@
  * `npm run bench:gateway`: what the gateway costs. Three processes, so each figure is its own:
  * simulated workers (child), the gateway (`fleet serve`, child, silent logs), and this load generator.
  *
- * 1. Added latency at a fixed rate (default 1,000 req/s, open loop: one request every 1/rate s,
- *    latency from the scheduled send time): the same requests straight to an instant simulated
+ * 1. Added latency at a fixed rate (default 1,000 req/s, open loop: one request every 1/rate s
+ *    unless --pacer says otherwise, latency from the scheduled send time): the same requests straight to an instant simulated
  *    worker and through the gateway, side by side in alternating rounds (direct first in even
  *    rounds, the gateway first in odd ones). Each round's p50 and p99; the added latency is the median over rounds of the
  *    gateway's figure minus the direct one of the same round, so a burst of noise on this shared
@@ -15,8 +15,9 @@
  * Flags: --rate N (1000), --seconds N per round (2), --rounds N (6), --streams N (1000; 0 skips 3),
  * --floor (also measure a bare node:http + undici dispatch proxy in every round: the floor for any proxy
  * in Node on this machine; the gateway minus it, paired by round, is what our own code adds),
- * --pacer thread|timer (thread: each send at its time, from a pacer thread; timer: the setTimeout(1)
- * loop of the seventh sitting and before, which sends late and partly in pairs; see PACER_THREAD),
+ * --pacer constant|poisson|timer (when the open loop sends: constant, the default, one request every
+ * 1/rate s; poisson, random gaps; timer, the setTimeout(1) loop of the seventh sitting and before,
+ * which sends late and partly in pairs; see PACERS),
  * --profile DIR (write a CPU profile of the gateway process there),
  * --node-args "..." (more options for the gateway's node, after those on bin/fleet.mjs's #! line;
  * the last of a kind wins, so "--max-semi-space-size=16" measures V8's default young generation),
@@ -34,6 +35,7 @@ import { Worker } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
 import { Pool } from 'undici';
 import { distIsFresh } from '../bin/fresh.mjs';
+import { createRandom, randomExponential, type Random } from '../src/core/random.ts';
 import { stringFlag } from './args.ts';
 
 const RATE = Number(stringFlag('rate', '1000'));
@@ -223,50 +225,64 @@ async function call(pool: Pool, body: string): Promise<number> {
 }
 
 /**
- * The open loop sends at a constant rate, one request every 1000/RATE ms, as wrk2 does: a
- * worker thread sleeps until each request's scheduled time (`Atomics.wait` takes fractions of a
- * millisecond) and tells this thread to send. A `setTimeout(1)` loop here wakes every ~1.1 ms
- * (1.10-1.26 ms, p10-p90), so it sent each request ~0.7 ms late (p50), and two at once whenever
- * that lateness passed another whole millisecond (about one tick in eight); the second of a pair
- * waits behind the first in whatever server it reaches, which costs a proxy more than the worker
- * alone. `--pacer timer` keeps that loop, for comparison.
+ * When the open loop sends. `constant` (the default): one request every 1000/RATE ms, as wrk2
+ * does. `poisson`: random gaps with that mean (seeded), as independent clients would send. Both are
+ * sent by a pacer thread that sleeps to each send time (`Atomics.wait` takes fractions of a
+ * millisecond) and tells this thread to send. `timer`: the constant schedule from a `setTimeout(1)`
+ * loop in this thread, as up to the seventh sitting. That loop wakes every ~1.1 ms here (1.10-1.26,
+ * p10-p90), so it sends each request ~0.7 ms late (p50), and two at once whenever that lateness
+ * passes another whole millisecond; through a proxy, its requests also take ~0.15-0.25 ms longer
+ * from their actual send than the same load sent on time (docs/performance.md, eighth sitting).
  */
+const PACERS = ['constant', 'poisson', 'timer'] as const;
+const PACER = stringFlag('pacer', 'constant') as (typeof PACERS)[number];
+if (!PACERS.includes(PACER)) {
+  console.error(`--pacer: one of ${PACERS.join(', ')}, not "${PACER}"`);
+  process.exit(2);
+}
 const PACER_THREAD = `
 const { parentPort } = require('node:worker_threads');
 const cell = new Int32Array(new SharedArrayBuffer(4));
 const now = () => performance.timeOrigin + performance.now();
-parentPort.on('message', ({ start, interval, total }) => {
-  for (let sent = 0; sent < total; ) {
-    const wait = start + sent * interval - now();
+parentPort.on('message', ({ start, offsets }) => {
+  for (let sent = 0; sent < offsets.length; ) {
+    const wait = start + offsets[sent] - now();
     if (wait > 0) Atomics.wait(cell, 0, 0, wait);
-    sent = Math.min(total, Math.floor((now() - start) / interval) + 1);
-    parentPort.postMessage(sent);
+    const t = now();
+    let due = sent + 1;
+    while (due < offsets.length && start + offsets[due] <= t) due++;
+    parentPort.postMessage(due);
+    sent = due;
   }
 });
 `;
-const PACER = stringFlag('pacer', 'thread');
-if (PACER !== 'thread' && PACER !== 'timer') throw new Error(`--pacer: "thread" or "timer", not "${PACER}"`);
 /** The pacer thread, started before the rounds (it takes ~20 ms), so that no round starts late. */
 let pacer: Worker | undefined;
 async function startPacer(): Promise<void> {
-  if (PACER !== 'thread') return;
+  if (PACER === 'timer') return;
   pacer = new Worker(PACER_THREAD, { eval: true });
   pacer.unref();
   await new Promise((r) => pacer!.once('online', r));
 }
 
-/** Calls `send(i)` for i = 0..total-1, each at (or, when behind, as soon as possible after) start + i * interval ms. */
-async function paced(
-  start: number,
-  interval: number,
-  total: number,
-  send: (i: number) => void,
-): Promise<void> {
+/** One round's send times, in ms from its start: RATE * SECONDS of them. */
+function sendOffsets(random: Random): number[] {
+  const interval = 1000 / RATE;
+  const offsets: number[] = [];
+  for (let i = 0, t = 0; i < RATE * SECONDS; i++) {
+    offsets.push(t);
+    t += PACER === 'poisson' ? randomExponential(random, interval) : interval;
+  }
+  return offsets;
+}
+
+/** Calls `send(i)` for each offset, at start + offsets[i] ms (or, when behind, as soon as possible after). */
+async function paced(start: number, offsets: readonly number[], send: (i: number) => void): Promise<void> {
   let sent = 0;
   if (pacer === undefined) {
-    while (sent < total) {
-      const due = Math.min(total, Math.floor((performance.now() - start) / interval) + 1);
-      for (; sent < due; sent++) send(sent);
+    while (sent < offsets.length) {
+      const elapsed = performance.now() - start;
+      while (sent < offsets.length && offsets[sent]! <= elapsed) send(sent++);
       await new Promise((r) => setTimeout(r, 1));
     }
     return;
@@ -275,31 +291,31 @@ async function paced(
   await new Promise<void>((resolve) => {
     const onDue = (due: number) => {
       for (; sent < due; sent++) send(sent);
-      if (sent === total) {
+      if (sent === offsets.length) {
         w.off('message', onDue);
         resolve();
       }
     };
     w.on('message', onDue);
-    w.postMessage({ start: performance.timeOrigin + start, interval, total });
+    w.postMessage({ start: performance.timeOrigin + start, offsets });
   });
 }
 
-/** Open loop at RATE req/s for SECONDS; latency from each request's scheduled send time. */
+/** One round of the open loop over `offsets`; latency from each request's scheduled send time. */
 async function openLoop(
   pool: Pool,
   body: string,
+  offsets: readonly number[],
 ): Promise<{ lat: number[]; fromSend: number[]; errors: number; lags: number[] }> {
   const lat: number[] = [];
   const fromSend: number[] = [];
   const lags: number[] = [];
   let errors = 0;
-  const interval = 1000 / RATE;
   // The first send 5 ms from now: time for the pacer thread to get its orders.
   const start = performance.now() + 5;
   const pending: Array<Promise<void>> = [];
-  await paced(start, interval, RATE * SECONDS, (i) => {
-    const scheduled = start + i * interval;
+  await paced(start, offsets, (i) => {
+    const scheduled = start + offsets[i]!;
     const sentAt = performance.now();
     lags.push(sentAt - scheduled);
     pending.push(
@@ -398,12 +414,15 @@ async function main(): Promise<void> {
     let errors = 0;
     const lags: number[] = [];
     const m0 = machineTicks();
+    const random = createRandom(1);
     for (let r = 0; r < ROUNDS; r++) {
+      // Every path gets the same send times in a round.
+      const offsets = sendOffsets(random);
       // Each path goes first in turn, so the machine's drift does not favour one.
       for (let i = 0; i < paths.length; i++) {
         const p = paths[(i + r) % paths.length]!;
         const c0 = p.pid === undefined ? undefined : cpuSec(p.pid);
-        const b = await openLoop(p.pool, body);
+        const b = await openLoop(p.pool, body, offsets);
         if (c0 !== undefined) {
           const c1 = cpuSec(p.pid!);
           p.cpu.user += c1.user - c0.user;
@@ -430,7 +449,7 @@ async function main(): Promise<void> {
     const minus = (p: Path, q: Path, k: 'p50' | 'p99' | 'sentP50') => med(p[k].map((x, r) => x - q[k][r]!));
     const added = (p: Path, k: 'p50' | 'p99') => minus(p, dp, k);
     console.log(
-      `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}; sent late by p50 ${f(pct(lags, 50))} p99 ${f(pct(lags, 99))} max ${f(lags.at(-1) ?? NaN)} ms, ${PACER} pacer):`,
+      `Added latency at ${RATE} req/s (${ROUNDS} rounds x ${SECONDS} s per path, open loop, errors ${errors}; sent late by p50 ${f(pct(lags, 50))} p99 ${f(pct(lags, 99))} max ${f(lags.at(-1) ?? NaN)} ms; sends ${PACER}):`,
     );
     for (const p of paths)
       console.log(`  per round, ${p.name.padEnd(10)} p50 ${list(p.p50)}  p99 ${list(p.p99)} ms`);
