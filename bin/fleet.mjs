@@ -18,6 +18,12 @@ import { distIsFresh } from './fresh.mjs';
 // added p99 15-45 -> 2-4 ms, RSS peak with 1,000 streams ~195 -> ~165 MB. Set before any
 // of our code runs; V8 reads the flag at each GC.
 setFlagsFromString('--no-allocation-site-pretenuring');
+// Scavenges on this thread alone. Our scavenges are small (~0.4 MB survives one at 1,000 req/s), and
+// a helper thread must first get a CPU that the workers or the clients are using: at 1,000 req/s
+// on 2 cores, scavenge pauses p50/p90 0.9/1.7 ms with helpers, 0.7/1.1 without, and the gateway's
+// added p99 a median 0.81 -> 0.50 ms over 7 and 8 alternating runs (docs/performance.md,
+// "Gateway", eighth sitting). Major GCs still mark concurrently.
+setFlagsFromString('--no-parallel-scavenge');
 
 let main;
 if (distIsFresh()) ({ main } = await import('../dist/cli/main.js'));
