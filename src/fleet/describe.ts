@@ -67,20 +67,16 @@ export class ModelDescriber {
     const ac = new Cancel();
     const timer = this.#clock.setTimeout(() => ac.abort(new Error('no answer in time')), ASK_TIMEOUT_MS);
     const entry: Kept = { until: Infinity, answer: Promise.resolve(undefined), settled: kept?.settled };
-    entry.answer = w.backend.describe(model, { signal: ac }).then(
-      (d) => {
+    // A failure counts as "cannot say": asked again after KEEP_UNKNOWN_MS.
+    entry.answer = w.backend
+      .describe(model, { signal: ac })
+      .catch(() => undefined)
+      .then((d) => {
         this.#clock.clearTimeout(timer);
         entry.until = this.#clock.now() + (d?.capabilities !== undefined ? KEEP_MS : KEEP_UNKNOWN_MS);
         entry.settled = d;
         return d;
-      },
-      () => {
-        this.#clock.clearTimeout(timer);
-        entry.until = this.#clock.now() + KEEP_UNKNOWN_MS;
-        entry.settled = undefined;
-        return undefined;
-      },
-    );
+      });
     byModel.set(model, entry);
     return entry;
   }
