@@ -1,10 +1,8 @@
-import { isRecord } from '../core/objects.ts';
+import { isRecord, finiteNumber as num } from '../core/objects.ts';
 import { normaliseModelList } from './normalise.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { probeFailure, type ProbeInfo, type Prober } from './probe.ts';
 import { metricSum, parsePrometheus } from './prometheus.ts';
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /**
  * llama.cpp `llama-server`. Chat goes through the OpenAI base (its quirks - `content: null`

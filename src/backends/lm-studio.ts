@@ -1,11 +1,9 @@
 import { detailsOf, type ModelDetails } from '../core/capabilities.ts';
 import type { ModelInfo } from '../core/openai.ts';
 import type { CallOptions } from './types.ts';
-import { copyWith, isRecord, nonEmptyString as text } from '../core/objects.ts';
+import { copyWith, isRecord, nonEmptyString as text, finiteNumber as num } from '../core/objects.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, modelMissing, type ProbeInfo, type Prober } from './probe.ts';
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 interface V0Model {
   id: string;

@@ -1,5 +1,5 @@
 import { base64ToFloats } from '../core/float32.ts';
-import { isRecord } from '../core/objects.ts';
+import { isRecord, finiteNumber as num } from '../core/objects.ts';
 import { FleetError } from '../core/errors.ts';
 import type {
   ChatChunk,
@@ -27,7 +27,6 @@ export interface NormaliseContext {
   newId: () => string;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 
 export function malformed(ctx: Pick<NormaliseContext, 'workerId'>, what: string, status = 200): FleetError {

@@ -14,7 +14,7 @@ import { lines } from '../core/sse.ts';
 import { functionOf, toChatToolCall, toOllamaToolCall } from '../core/tool-calls.ts';
 import { mapStreamError } from './errors.ts';
 import type { Exchange } from './http.ts';
-import { isRecord } from '../core/objects.ts';
+import { isRecord, finiteNumber as num } from '../core/objects.ts';
 import { chatChunk, malformed, type NormaliseContext } from './normalise.ts';
 
 /**
@@ -24,8 +24,6 @@ import { chatChunk, malformed, type NormaliseContext } from './normalise.ts';
  * response_format json_object/json_schema -> format. Response: message.thinking -> reasoning,
  * done_reason -> finish_reason, prompt_eval_count/eval_count -> usage, durations -> timings (ms).
  */
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 function nativeOptions(req: ChatRequest | CompletionRequest): Record<string, unknown> {
   const o: Record<string, unknown> = {};

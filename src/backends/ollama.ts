@@ -8,7 +8,7 @@ import type {
   EmbeddingResponse,
   ModelInfo,
 } from '../core/openai.ts';
-import { copyWith, isRecord, nonEmptyString as str } from '../core/objects.ts';
+import { copyWith, isRecord, nonEmptyString as str, finiteNumber as num } from '../core/objects.ts';
 import {
   fromNativeChat,
   fromNativeEmbed,
@@ -21,8 +21,6 @@ import { detailsOf, type ModelDetails } from '../core/capabilities.ts';
 import { OpenAICompatBackend } from './openai-compat.ts';
 import { hasModel, type ProbeInfo, type Prober } from './probe.ts';
 import type { CallOptions } from './types.ts';
-
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
 
 /**
  * An `/api/show` answer as ModelDetails. Of `model_info` only plain values are kept (a verbose

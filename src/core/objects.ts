@@ -39,3 +39,8 @@ export function isRecord(v: unknown): v is Record<string, unknown> {
 export function nonEmptyString(v: unknown): string | undefined {
   return typeof v === 'string' && v !== '' ? v : undefined;
 }
+
+/** A finite number, else undefined: a numeric field a server may leave out or fill with anything. */
+export function finiteNumber(v: unknown): number | undefined {
+  return typeof v === 'number' && Number.isFinite(v) ? v : undefined;
+}
