@@ -279,7 +279,7 @@ function sendOffsets(random: Random): number[] {
 /** Calls `send(i)` for each offset, at start + offsets[i] ms (or, when behind, as soon as possible after). */
 async function paced(start: number, offsets: readonly number[], send: (i: number) => void): Promise<void> {
   let sent = 0;
-  if (pacer === undefined) {
+  if (PACER === 'timer') {
     while (sent < offsets.length) {
       const elapsed = performance.now() - start;
       while (sent < offsets.length && offsets[sent]! <= elapsed) send(sent++);
@@ -287,7 +287,7 @@ async function paced(start: number, offsets: readonly number[], send: (i: number
     }
     return;
   }
-  const w = pacer;
+  const w = pacer!;
   await new Promise<void>((resolve) => {
     const onDue = (due: number) => {
       for (; sent < due; sent++) send(sent);

@@ -204,7 +204,7 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
         .filter((m) => m.workers.some((w) => up.has(w)))
         .map((m) => {
           const d = g.fleet.knownModelDetails(m.id);
-          const ps: Record<string, unknown> = {
+          return {
             name: m.id,
             model: m.id,
             size: 0,
@@ -212,10 +212,9 @@ export function registerOllamaRoutes(route: AddRoute, g: Gateway): void {
             details: details(d),
             expires_at: new Date(g.clock.wallNow() + 24 * 3600_000).toISOString(),
             size_vram: 0,
+            ...(d?.contextLength === undefined ? {} : { context_length: d.contextLength }),
+            workers: m.workers.filter((w) => up.has(w)),
           };
-          if (d?.contextLength !== undefined) ps['context_length'] = d.contextLength;
-          ps['workers'] = m.workers.filter((w) => up.has(w));
-          return ps;
         }),
     });
   });
